@@ -1,0 +1,218 @@
+package frame
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Message is one request or response body. Every message type of the protocol
+// implements it in both directions: clients encode requests and decode
+// responses, while test servers and capture checkers do the opposite.
+type Message interface {
+	Opcode() Opcode
+	// AppendBody appends the body as protocol version v encodes it.
+	AppendBody(dst []byte, v Version) ([]byte, error)
+}
+
+// Compressor compresses v4 envelope bodies (v5 compresses segments instead).
+// Implementations live in package frame/compress.
+type Compressor interface {
+	// Name is the STARTUP COMPRESSION option value: "lz4" or "snappy".
+	Name() string
+	AppendCompressed(dst, src []byte) ([]byte, error)
+	// AppendDecompressed fails, before allocating, when the result would be
+	// larger than max bytes.
+	AppendDecompressed(dst, src []byte, max int) ([]byte, error)
+}
+
+// Envelope is one protocol frame: the header fields, the optional prefixes of
+// the body (tracing id, warnings, custom payload), and the message.
+type Envelope struct {
+	Version  Version
+	Response bool
+	Stream   int16
+	Beta     bool // the USE_BETA flag, for beta protocol versions
+
+	// Tracing on a request asks the server to trace it; on a response it
+	// means TracingID holds the session id of the trace.
+	Tracing   bool
+	TracingID [16]byte
+	// Warnings are the server's warnings (responses only).
+	Warnings []string
+	// CustomPayload is the key-value payload of custom query handlers (and of
+	// DSE proxy execution). Nil means absent.
+	CustomPayload map[string][]byte
+
+	Message Message
+}
+
+// Header returns the header e encodes to, for a body of n bytes.
+func (e *Envelope) header(n int, compressed bool) Header {
+	h := Header{Version: e.Version, Response: e.Response, Stream: e.Stream, Opcode: e.Message.Opcode(), Length: n}
+	if compressed {
+		h.Flags |= FlagCompression
+	}
+	if e.Tracing {
+		h.Flags |= FlagTracing
+	}
+	if e.CustomPayload != nil {
+		h.Flags |= FlagCustomPayload
+	}
+	if e.Response && len(e.Warnings) > 0 {
+		h.Flags |= FlagWarning
+	}
+	if e.Beta {
+		h.Flags |= FlagBeta
+	}
+	return h
+}
+
+// AppendEnvelope appends the encoding of e (header and body) to dst. With a
+// non-nil Compressor the body is compressed and the compression flag set; it
+// must be nil for v5, which compresses whole segments instead.
+func AppendEnvelope(dst []byte, e *Envelope, c Compressor) ([]byte, error) {
+	if e.Message == nil {
+		return dst, &EncodeError{Message: "envelope", Field: "message", Err: errors.New("no message")}
+	}
+	if c != nil && e.Version >= V5 {
+		return dst, &EncodeError{Message: e.Message.Opcode().String(), Field: "flags",
+			Err: errors.New("v5 envelopes are never compressed; compress segments instead")}
+	}
+	start := len(dst)
+	dst = append(dst, make([]byte, HeaderSize)...)
+	bodyStart := len(dst)
+	w := writer{buf: dst, msg: e.Message.Opcode().String()}
+	if e.Response && e.Tracing {
+		w.uuid(e.TracingID)
+	}
+	if e.Response && len(e.Warnings) > 0 {
+		w.stringList("warnings", e.Warnings)
+	}
+	if e.CustomPayload != nil {
+		w.bytesMap("custom_payload", e.CustomPayload)
+	}
+	if w.err != nil {
+		return dst[:start], w.err
+	}
+	dst, err := e.Message.AppendBody(w.buf, e.Version)
+	if err != nil {
+		return dst[:start], err
+	}
+	body := dst[bodyStart:]
+	if c != nil {
+		compressed, err := c.AppendCompressed(nil, body)
+		if err != nil {
+			return dst[:start], &EncodeError{Message: e.Message.Opcode().String(), Field: "body", Err: err}
+		}
+		dst = append(dst[:bodyStart], compressed...)
+		body = dst[bodyStart:]
+	}
+	if len(body) > DefaultMaxFrameSize {
+		return dst[:start], &EncodeError{Message: e.Message.Opcode().String(), Field: "length",
+			Err: fmt.Errorf("%w: body of %d bytes", ErrTooLarge, len(body))}
+	}
+	AppendHeader(dst[start:start], e.header(len(body), c != nil))
+	return dst, nil
+}
+
+// DecodeOptions configures envelope decoding. The zero value decodes
+// uncompressed envelopes with the default limits.
+type DecodeOptions struct {
+	Limits     Limits
+	Compressor Compressor // needed to decode bodies with the compression flag
+}
+
+// DecodeEnvelope decodes one complete envelope from the start of b and returns
+// it with the number of bytes it took. The decoded message may alias b.
+func DecodeEnvelope(b []byte, opts *DecodeOptions) (*Envelope, int, error) {
+	if opts == nil {
+		opts = &DecodeOptions{}
+	}
+	h, err := ParseHeader(b, &opts.Limits)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(b)-HeaderSize < h.Length {
+		return nil, 0, &DecodeError{Message: h.Opcode.String(), Field: "body", Offset: len(b),
+			Err: fmt.Errorf("%w: body of %d bytes, %d present", ErrTruncated, h.Length, len(b)-HeaderSize)}
+	}
+	e, err := DecodeBody(h, b[HeaderSize:HeaderSize+h.Length], opts)
+	if err != nil {
+		return nil, 0, err
+	}
+	return e, HeaderSize + h.Length, nil
+}
+
+// DecodeBody decodes the body of an envelope whose header has been parsed.
+// Offsets in its errors count from the start of the body (after
+// decompression, when the body was compressed).
+func DecodeBody(h Header, body []byte, opts *DecodeOptions) (*Envelope, error) {
+	if opts == nil {
+		opts = &DecodeOptions{}
+	}
+	name := h.Opcode.String()
+	if h.Flags&FlagCompression != 0 {
+		if h.Version >= V5 {
+			return nil, &DecodeError{Message: name, Field: "flags", Offset: 1,
+				Err: errors.New("compression flag set on a v5 envelope")}
+		}
+		if opts.Compressor == nil {
+			return nil, &DecodeError{Message: name, Field: "flags", Offset: 1,
+				Err: errors.New("compressed body but no compression was negotiated")}
+		}
+		plain, err := opts.Compressor.AppendDecompressed(nil, body, opts.Limits.maxFrameSize())
+		if err != nil {
+			return nil, &DecodeError{Message: name, Field: "body (" + opts.Compressor.Name() + ")", Offset: 0, Err: err}
+		}
+		body = plain
+	}
+	e := &Envelope{
+		Version:  h.Version,
+		Response: h.Response,
+		Stream:   h.Stream,
+		Beta:     h.Flags&FlagBeta != 0,
+		Tracing:  h.Flags&FlagTracing != 0,
+	}
+	r := newReader(body, name, &opts.Limits)
+	if e.Response && e.Tracing {
+		e.TracingID = r.uuid("tracing_id")
+	}
+	if h.Flags&FlagWarning != 0 {
+		e.Warnings = r.stringList("warnings")
+	}
+	if h.Flags&FlagCustomPayload != 0 {
+		e.CustomPayload = r.bytesMap("custom_payload")
+		if e.CustomPayload == nil && r.err == nil {
+			e.CustomPayload = map[string][]byte{}
+		}
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	msg, err := decodeMessage(h.Opcode, h.Version, r)
+	if err != nil {
+		return nil, err
+	}
+	e.Message = msg
+	return e, nil
+}
+
+// DecodeMessage decodes a message body without envelope prefixes.
+func DecodeMessage(op Opcode, v Version, body []byte, lim *Limits) (Message, error) {
+	return decodeMessage(op, v, newReader(body, op.String(), lim))
+}
+
+func decodeMessage(op Opcode, v Version, r *reader) (Message, error) {
+	msg, known := decodeRequest(op, v, r)
+	if !known {
+		msg, known = decodeResponse(op, v, r)
+	}
+	if !known {
+		return nil, &DecodeError{Message: op.String(), Field: "opcode", Offset: 4, Err: errors.New("unknown opcode")}
+	}
+	r.end()
+	if r.err != nil {
+		return nil, r.err
+	}
+	return msg, nil
+}

@@ -1,0 +1,3 @@
+module github.com/cqlwire/cqlwire
+
+go 1.26.8
