@@ -89,8 +89,11 @@ type Type struct {
 	Name      string  // UDT name
 	Fields    []Field // UDT fields, in order
 	Dimension int     // vector dimension
-	// Class is the Java class name for Custom, and for Vector the exact class
-	// name seen on the wire (kept so that re-encoding gives identical bytes).
+	// Class, when not empty, is the Java marshal class name the type travels
+	// as: a Custom [option] with this class name. It is always set for Custom
+	// and Vector. A custom option naming a class this package understands
+	// (VectorType(...), DurationType, ListType(...), ...) decodes to that
+	// type's Kind with Class kept, so re-encoding gives identical bytes.
 	Class string
 }
 
