@@ -90,10 +90,12 @@ type Type struct {
 	Fields    []Field // UDT fields, in order
 	Dimension int     // vector dimension
 	// Class, when not empty, is the Java marshal class name the type travels
-	// as: a Custom [option] with this class name. It is always set for Custom
-	// and Vector. A custom option naming a class this package understands
+	// as: a Custom [option] with this class name. It is always set for Custom,
+	// and [ReadOption] sets it on every type it decoded from a custom option.
+	// A custom option naming a class this package understands
 	// (VectorType(...), DurationType, ListType(...), ...) decodes to that
-	// type's Kind with Class kept, so re-encoding gives identical bytes.
+	// type's Kind with Class kept, so re-encoding gives identical bytes. A
+	// Vector without Class travels as its canonical [Type.ClassName].
 	Class string
 }
 
@@ -127,6 +129,10 @@ func (t *Type) String() string {
 }
 
 func (t *Type) writeTo(b *strings.Builder) {
+	if t == nil {
+		b.WriteString("<nil type>")
+		return
+	}
 	switch t.Kind {
 	case List, Set:
 		b.WriteString(t.Kind.String())
