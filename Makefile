@@ -30,3 +30,52 @@ fuzz: ## run every fuzz target for FUZZTIME each
 
 bench: ## benchmarks with allocation counts
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./...
+
+# ---------------------------------------------------------------- local Cassandra
+# Node(s) of Apache Cassandra 5.0 on 127.0.0.N, started from Maven jars; see devcluster/README.md.
+CLUSTER := devcluster/cluster.sh
+PYTHON ?= python3
+VENV ?= .venv
+CASSANDRA_DRIVER_VERSION ?= 3.30.1
+CQLWIRE_RUN_DIR ?= $(CURDIR)/.cache/devcluster
+MTLS ?=
+START_FLAGS := $(if $(filter 1 true yes,$(MTLS)),--mtls)
+
+# While nodes run, `cluster.sh start` keeps their CQLWIRE_* settings in env.mk: every recipe
+# (make test, make unit, ...) then sees them, unless the caller already set CQLWIRE_HOSTS.
+# (Read with $$(file) rather than include, so that MAKEFILE_LIST, which help greps, is unchanged.)
+DEVCLUSTER_ENV := $(if $(filter undefined,$(origin CQLWIRE_HOSTS)),$(wildcard $(CQLWIRE_RUN_DIR)/env.mk))
+ifneq ($(DEVCLUSTER_ENV),)
+$(eval $(file < $(DEVCLUSTER_ENV)))
+endif
+
+.PHONY: cassandra cassandra-cluster cassandra-stop cassandra-clean cassandra-status cassandra-env pyenv smoke-python
+
+cassandra: ## start one Cassandra 5.0 node on 127.0.0.1:9042 (cassandra/cassandra, TLS optional; MTLS=1: client certs)
+	$(CLUSTER) start 1 $(START_FLAGS)
+
+cassandra-cluster: ## start three nodes on 127.0.0.1, .2, .3 (one DC, system_auth RF 3; MTLS=1 as above)
+	$(CLUSTER) start 3 $(START_FLAGS)
+
+cassandra-stop: ## stop the node(s) started by make cassandra / cassandra-cluster
+	$(CLUSTER) stop
+
+cassandra-clean: ## stop, then delete node data, logs and certificates
+	$(CLUSTER) clean
+
+cassandra-status: ## show the nodes, their pids and memory
+	@$(CLUSTER) status
+
+cassandra-env: ## print export CQLWIRE_... lines for the running node(s)
+	@$(CLUSTER) env
+
+pyenv: $(VENV)/.cassandra-driver-$(CASSANDRA_DRIVER_VERSION) ## Python virtualenv with the DataStax driver
+
+$(VENV)/.cassandra-driver-$(CASSANDRA_DRIVER_VERSION):
+	$(PYTHON) -m venv $(VENV)
+	CASS_DRIVER_NO_CYTHON=1 $(VENV)/bin/pip install -q --disable-pip-version-check cassandra-driver==$(CASSANDRA_DRIVER_VERSION)
+	rm -f $(VENV)/.cassandra-driver-*
+	touch $@
+
+smoke-python: pyenv ## the DataStax Python quickstart (TLS, vector search) against the running node(s)
+	$(VENV)/bin/python devcluster/quickstart.py

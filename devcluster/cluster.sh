@@ -1,0 +1,590 @@
+#!/usr/bin/env bash
+# devcluster/cluster.sh: local Apache Cassandra 5.0 node(s) for cqlwire's integration tests.
+#
+# Node N listens on 127.0.0.N (CQL 9042, storage 7000, local JMX 7N99) and keeps its
+# configuration, data, logs and pid under $CQLWIRE_RUN_DIR/nodeN. The server jars are
+# resolved once with Maven into a per-version cache outside the work tree.
+# See devcluster/README.md.
+set -euo pipefail
+
+usage() {
+	cat <<'EOF'
+usage: devcluster/cluster.sh COMMAND [ARGS]
+
+  start [N] [--mtls]  start N nodes (default 1) on 127.0.0.1..N and wait until each accepts
+                      a CQL login as cassandra/cassandra; with N > 1 also set system_auth to
+                      RF min(N,3) and check system.peers_v2 on every node. --mtls: TLS
+                      connections must present a client certificate (plain ones still work)
+  stop                stop the nodes started here (recorded pids): SIGTERM, then SIGKILL
+  clean               stop, then delete the run directory (data, logs, certificates)
+  status              show each node: address, pid, state, resident memory
+  env                 print `export CQLWIRE_...` lines for the running nodes (eval-able)
+  fetch               resolve the Cassandra jars into the cache (start does it when needed)
+  java                print the JDK 17 java that will be used
+  logs [N]            print the end of node N's system.log (default 1)
+  cql [N] STMT...     run CQL statements on node N (default 1) as cassandra/cassandra
+  nodetool [N] ARGS   run nodetool against node N (default 1) over local JMX
+
+environment:
+  CQLWIRE_RUN_DIR           node folders, certificates, env files (default <repo>/.cache/devcluster)
+  CQLWIRE_CACHE_DIR         jar cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/cqlwire)
+  CQLWIRE_CASSANDRA_HEAP    heap of each node (default 1G)
+  CQLWIRE_START_TIMEOUT     seconds to wait for each node (default 240)
+  CQLWIRE_STOP_TIMEOUT      seconds between SIGTERM and SIGKILL (default 60)
+  CQLWIRE_JAVA_HOME         a JDK 17 to use instead of searching JAVA_HOME and /usr/lib/jvm
+EOF
+}
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+RUN_DIR=${CQLWIRE_RUN_DIR:-$REPO/.cache/devcluster}
+CASSANDRA_VERSION=$(sed -n 's:.*<cassandra.version>\(.*\)</cassandra.version>.*:\1:p' "$HERE/pom.xml")
+CACHE_ROOT=${CQLWIRE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/cqlwire}
+INSTALL_DIR=$CACHE_ROOT/cassandra-$CASSANDRA_VERSION
+LIB_DIR=$INSTALL_DIR/lib
+MARKER=$INSTALL_DIR/.complete
+HEAP=${CQLWIRE_CASSANDRA_HEAP:-1G}
+START_TIMEOUT=${CQLWIRE_START_TIMEOUT:-240}
+STOP_TIMEOUT=${CQLWIRE_STOP_TIMEOUT:-60}
+CLIENT_AUTH=false # require_client_auth; start --mtls sets it
+CQL_PORT=9042
+STORAGE_PORT=7000
+MAX_NODES=9
+DC=datacenter1
+RACK=rack1
+TLS_DIR=$RUN_DIR/tls
+
+log() { printf 'devcluster: %s\n' "$*" >&2; }
+die() {
+	printf 'devcluster: error: %s\n' "$*" >&2
+	exit 1
+}
+
+now_ms() { date +%s%3N; }
+secs_since() { # ms-timestamp -> "12.3"
+	local d=$(($(now_ms) - $1))
+	printf '%d.%d' $((d / 1000)) $((d % 1000 / 100))
+}
+
+node_dir() { echo "$RUN_DIR/node$1"; }
+node_addr() { echo "127.0.0.$1"; }
+node_jmx_port() { echo $((7099 + $1 * 100)); } # 7199, 7299, ...
+
+# ---------------------------------------------------------------- prerequisites
+
+JAVA=""
+find_java() {
+	[ -n "$JAVA" ] && return 0
+	local cands=() d major seen=()
+	[ -n "${CQLWIRE_JAVA_HOME:-}" ] && cands+=("$CQLWIRE_JAVA_HOME")
+	[ -n "${JAVA_HOME:-}" ] && cands+=("$JAVA_HOME")
+	for d in /usr/lib/jvm/*17* /usr/lib/jvm/*; do [ -d "$d" ] && cands+=("$d"); done
+	for d in "${cands[@]}"; do
+		[ -x "$d/bin/java" ] || continue
+		major=$("$d/bin/java" -version 2>&1 | sed -n '1s/.*version "\([0-9]*\).*/\1/p')
+		if [ "$major" = 17 ]; then
+			JAVA_HOME_17=$d
+			JAVA=$d/bin/java
+			return 0
+		fi
+		seen+=("$d (java $major)")
+	done
+	die "no JDK 17 found (Cassandra 5.0 runs on 11 or 17; newer JDKs break it). Looked at CQLWIRE_JAVA_HOME, JAVA_HOME and /usr/lib/jvm/*${seen:+; found only: ${seen[*]}}. Install one (Debian: apt-get install openjdk-17-jdk-headless) or set CQLWIRE_JAVA_HOME."
+}
+
+need() {
+	command -v "$1" >/dev/null 2>&1 || die "'$1' is not installed (needed for: $2)"
+}
+
+# ---------------------------------------------------------------- jars
+
+cmd_fetch() {
+	if [ -f "$MARKER" ]; then
+		return 0
+	fi
+	find_java
+	need mvn "resolving the Cassandra $CASSANDRA_VERSION jars (Maven)"
+	local tmp=$INSTALL_DIR/lib.partial t0
+	t0=$(now_ms)
+	log "resolving cassandra-all $CASSANDRA_VERSION and its runtime dependencies into $LIB_DIR (first time only)"
+	rm -rf "$tmp" "$LIB_DIR"
+	mkdir -p "$tmp"
+	if ! JAVA_HOME=$JAVA_HOME_17 mvn -B -Dstyle.color=never -f "$HERE/pom.xml" \
+		dependency:copy-dependencies "-Dcqlwire.lib=$tmp" >"$INSTALL_DIR/mvn.log" 2>&1; then
+		tail -n 30 "$INSTALL_DIR/mvn.log" >&2
+		die "Maven could not resolve org.apache.cassandra:cassandra-all:$CASSANDRA_VERSION (log: $INSTALL_DIR/mvn.log; is the Maven repository reachable?)"
+	fi
+	[ -f "$tmp/cassandra-all-$CASSANDRA_VERSION.jar" ] || die "Maven finished but $tmp/cassandra-all-$CASSANDRA_VERSION.jar is missing"
+	mv "$tmp" "$LIB_DIR"
+	local jars=("$LIB_DIR"/*.jar)
+	printf 'cassandra-all %s\njars %s\nresolved %s\n' "$CASSANDRA_VERSION" "${#jars[@]}" "$(date -u +%FT%TZ)" >"$MARKER"
+	log "resolved ${#jars[@]} jars ($(du -sh "$LIB_DIR" | cut -f1)) in $(secs_since "$t0") s"
+}
+
+# ---------------------------------------------------------------- certificates
+
+# ensure_tls N: a CA, a server certificate for each node 1..N (its IP in subjectAltName),
+# and a client certificate; each file is made only if it is missing.
+ensure_tls() {
+	need openssl "generating the TLS certificates"
+	mkdir -p "$TLS_DIR"
+	local subj="/O=cqlwire devcluster"
+	# A subshell for cd/umask, run as a background job so that errexit stays on inside it.
+	(
+		cd "$TLS_DIR"
+		umask 077
+		if [ ! -f ca.pem ] || [ ! -f ca.key ]; then
+			openssl genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out ca.key
+			openssl req -x509 -new -key ca.key -sha256 -days 3650 -subj "$subj/CN=cqlwire devcluster CA" \
+				-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+				-out ca.pem
+			rm -f node*.pem node*.key client*.pem client.key
+		fi
+		# leaf NAME CN EXTENSIONS: NAME.key (PKCS#8) and NAME.pem signed by the CA
+		leaf() {
+			[ -f "$1.pem" ] && [ -f "$1.key" ] && return 0
+			openssl genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.key"
+			openssl req -new -key "$1.key" -subj "$subj/CN=$2" -out "$1.csr"
+			printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" "$3" >"$1.ext"
+			openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -set_serial "0x$(openssl rand -hex 16)" \
+				-days 3650 -sha256 -extfile "$1.ext" -out "$1.pem" 2>/dev/null
+			rm -f "$1.csr" "$1.ext"
+		}
+		local n
+		for n in $(seq 1 "$1"); do
+			leaf "node$n" "127.0.0.$n" "subjectAltName=IP:127.0.0.$n,DNS:localhost
+extendedKeyUsage=serverAuth,clientAuth"
+			# Cassandra's PEMBasedSslContextFactory keystore: private key + certificate chain.
+			cat "node$n.key" "node$n.pem" ca.pem >"node$n-keystore.pem"
+		done
+		leaf client cassandra "extendedKeyUsage=clientAuth"
+		chmod 644 ca.pem node*.pem client.pem
+	) &
+	wait $! || die "openssl failed while making the certificates in $TLS_DIR"
+}
+
+# ---------------------------------------------------------------- nodes
+
+# initial_token for node $1 of $2: evenly spaced over the Murmur3 range.
+initial_token() {
+	python3 -c 'import sys; i, n = int(sys.argv[1]), int(sys.argv[2]); print(-2**63 + (i - 1) * (2**64 // n))' "$1" "$2"
+}
+
+pid_alive() { # pid: true if the process exists and is not a zombie
+	local state
+	state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null) || return 1
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+node_pid() { # prints the recorded pid of node $1 if that process is still our node
+	local dir pid cmd
+	dir=$(node_dir "$1")
+	[ -f "$dir/pid" ] || return 1
+	pid=$(cat "$dir/pid")
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	[ -r "/proc/$pid/cmdline" ] || return 1
+	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	[[ $cmd == *CassandraDaemon* && $cmd == *"$dir/conf/cassandra.yaml"* ]] || return 1
+	echo "$pid"
+}
+
+recorded_nodes() { # node numbers that have a folder, ascending
+	local d
+	for d in "$RUN_DIR"/node*; do
+		[ -d "$d" ] || continue
+		echo "${d##*/node}"
+	done | sort -n
+}
+
+running_nodes() {
+	local n
+	for n in $(recorded_nodes); do
+		node_pid "$n" >/dev/null && echo "$n"
+	done
+	return 0
+}
+
+port_in_use() { # host port
+	timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
+}
+
+write_node_config() { # n count
+	local n=$1 count=$2 dir addr
+	dir=$(node_dir "$n")
+	addr=$(node_addr "$n")
+	mkdir -p "$dir/conf" "$dir/logs" "$dir/data" "$dir/commitlog" "$dir/saved_caches" "$dir/hints" "$dir/cdc_raw" "$dir/triggers"
+	sed -e "s|@INITIAL_TOKEN@|$(initial_token "$n" "$count")|" \
+		-e "s|@NODE_DIR@|$dir|" \
+		-e "s|@ADDRESS@|$addr|" \
+		-e "s|@SEEDS@|$(node_addr 1):$STORAGE_PORT|" \
+		-e "s|@TLS_KEYSTORE@|$TLS_DIR/node$n-keystore.pem|" \
+		-e "s|@TLS_TRUSTSTORE@|$TLS_DIR/ca.pem|" \
+		-e "s|@REQUIRE_CLIENT_AUTH@|$CLIENT_AUTH|" \
+		"$HERE/cassandra.yaml.in" >"$dir/conf/cassandra.yaml"
+	if grep -q '@[A-Z_]*@' "$dir/conf/cassandra.yaml"; then
+		die "unreplaced placeholder in $dir/conf/cassandra.yaml: $(grep -o '@[A-Z_]*@' "$dir/conf/cassandra.yaml" | head -1)"
+	fi
+	printf 'dc=%s\nrack=%s\n' "$DC" "$RACK" >"$dir/conf/cassandra-rackdc.properties"
+}
+
+module_opts() { # the --add-exports/--add-opens of conf/jvm17-server.options, one per line
+	local m
+	for m in java.base/jdk.internal.misc java.management.rmi/com.sun.jmx.remote.internal.rmi \
+		java.management/com.sun.jmx.remote.security java.rmi/sun.rmi.registry java.rmi/sun.rmi.server \
+		java.sql/java.sql java.base/java.lang.ref jdk.unsupported/sun.misc; do
+		printf '%s\n' --add-exports "$m=ALL-UNNAMED"
+	done
+	for m in java.base/java.lang.module java.base/jdk.internal.loader java.base/jdk.internal.ref \
+		java.base/jdk.internal.reflect java.base/jdk.internal.math java.base/jdk.internal.module \
+		java.base/jdk.internal.util.jar jdk.management/com.sun.management.internal java.base/sun.nio.ch \
+		java.base/java.io java.base/java.lang.reflect java.base/java.lang java.base/java.util \
+		java.base/java.nio java.base/java.util.concurrent java.base/java.util.concurrent.atomic; do
+		printf '%s\n' --add-opens "$m=ALL-UNNAMED"
+	done
+}
+
+jvm_opts() { # n: prints one JVM argument per line
+	local n=$1 dir jamm
+	dir=$(node_dir "$n")
+	jamm=$(compgen -G "$LIB_DIR/jamm-*.jar" | head -1) || jamm=""
+	printf '%s\n' \
+		"-Xms$HEAP" "-Xmx$HEAP" -Xss256k \
+		-XX:+UseG1GC -XX:+ParallelRefProcEnabled -XX:MaxGCPauseMillis=300 \
+		-XX:+UseTLAB -XX:+ResizeTLAB -XX:+PerfDisableSharedMem \
+		-XX:+ExitOnOutOfMemoryError "-XX:ErrorFile=$dir/logs/hs_err_%p.log" \
+		-ea -da:net.openhft... \
+		-Djava.net.preferIPv4Stack=true -Djdk.attach.allowAttachSelf=true \
+		-Dchronicle.analytics.disable=true \
+		-Dio.netty.tryReflectionSetAccessible=true \
+		-Dio.netty.allocator.useCacheForAllThreads=true -Dio.netty.allocator.maxOrder=11
+	module_opts
+	[ -n "$jamm" ] && printf '%s\n' "-javaagent:$jamm"
+	printf '%s\n' \
+		-Dcassandra-foreground=yes \
+		"-Dcassandra.config=file://$dir/conf/cassandra.yaml" \
+		"-Dcassandra-rackdc.properties=file://$dir/conf/cassandra-rackdc.properties" \
+		"-Dcassandra.storagedir=$dir" \
+		"-Dcassandra.logdir=$dir/logs" \
+		"-Dlogback.configurationFile=$HERE/logback.xml" \
+		"-Dcassandra.triggers_dir=$dir/triggers" \
+		"-Dcassandra.jmx.local.port=$(node_jmx_port "$n")" \
+		-Dcassandra.skip_wait_for_gossip_to_settle=0 \
+		-Dcassandra.ring_delay_ms=5000 \
+		-Dcassandra.superuser_setup_delay_ms=1000 \
+		-cp "$LIB_DIR/*" \
+		org.apache.cassandra.service.CassandraDaemon
+}
+
+show_log_tail() { # n
+	local dir
+	dir=$(node_dir "$1")
+	local f
+	for f in "$dir/logs/stdout.log" "$dir/logs/system.log"; do
+		[ -s "$f" ] || continue
+		printf -- '---- last lines of %s ----\n' "$f" >&2
+		tail -n 30 "$f" >&2
+	done
+}
+
+# Called when a start fails: show why, then stop every node of this run dir.
+start_failed() { # n message
+	log "error: $2"
+	show_log_tail "$1"
+	log "stopping the nodes started so far"
+	cmd_stop >&2 || true
+	exit 1
+}
+
+launch_node() { # n
+	local n=$1 dir addr port opts=() pid
+	dir=$(node_dir "$n")
+	addr=$(node_addr "$n")
+	for port in "$CQL_PORT" "$STORAGE_PORT" "$(node_jmx_port "$n")"; do
+		if port_in_use "$addr" "$port"; then
+			start_failed "$n" "port $port on $addr is already taken by another process (another Cassandra? check: ss -ltnp | grep :$port)"
+		fi
+	done
+	mapfile -t opts < <(jvm_opts "$n")
+	# Cassandra calls mlockall() at start. As root that succeeds and pins the whole heap
+	# in RAM (slower start, ~1.4 GiB resident per node at once). Drop CAP_IPC_LOCK so the
+	# call fails softly (a WARN in system.log), as it does for an ordinary user.
+	local nolock=()
+	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+		nolock=(setpriv --inh-caps=-ipc_lock --bounding-set=-ipc_lock)
+	fi
+	rm -f "$dir/pid"
+	: >"$dir/logs/stdout.log"
+	# setsid: its own session, so the node survives the shell and Ctrl-C. Its stdin/stdout/stderr
+	# are redirected, so it holds no pipe of the caller open (make or CI logs end normally).
+	(cd "$dir" && exec setsid "${nolock[@]}" "$JAVA" "${opts[@]}" </dev/null >>"$dir/logs/stdout.log" 2>&1) &
+	pid=$!
+	echo "$pid" >"$dir/pid"
+}
+
+wait_node() { # n t0: wait until node n accepts a CQL login
+	local n=$1 t0=$2 dir addr deadline err version
+	dir=$(node_dir "$n")
+	addr=$(node_addr "$n")
+	deadline=$(($(date +%s) + START_TIMEOUT))
+	while :; do
+		if ! pid_alive "$(cat "$dir/pid")"; then
+			start_failed "$n" "node$n ($addr) exited during startup"
+		fi
+		if version=$(python3 "$HERE/cql.py" -H "$addr" -p "$CQL_PORT" --timeout 5 \
+			"SELECT release_version FROM system.local" 2>"$dir/logs/login-attempt.err"); then
+			break
+		fi
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			err=$(cat "$dir/logs/login-attempt.err")
+			start_failed "$n" "node$n ($addr) did not accept a CQL login within ${START_TIMEOUT}s (last attempt: $err)"
+		fi
+		sleep 1
+	done
+	rm -f "$dir/logs/login-attempt.err"
+	log "node$n $addr:$CQL_PORT up (Cassandra $version, pid $(node_pid "$n")) in $(secs_since "$t0") s"
+}
+
+cql_node() { # n statement...
+	local n=$1
+	shift
+	python3 "$HERE/cql.py" -H "$(node_addr "$n")" -p "$CQL_PORT" "$@"
+}
+
+nodetool_node() { # n args...
+	local n=$1
+	shift
+	local opts=()
+	find_java
+	mkdir -p "$RUN_DIR/tools"
+	mapfile -t opts < <(module_opts)
+	# user.home: nodetool keeps its history in ~/.cassandra; keep it in the run dir.
+	"$JAVA" -Xmx256m "${opts[@]}" -cp "$LIB_DIR/*" "-Duser.home=$RUN_DIR/tools" \
+		"-Dcassandra.logdir=$RUN_DIR/tools" "-Dlogback.configurationFile=$HERE/logback.xml" \
+		org.apache.cassandra.tools.NodeTool -h 127.0.0.1 -p "$(node_jmx_port "$n")" "$@"
+}
+
+# After N > 1 nodes are up: replicate system_auth to every node (so a login works
+# whichever node answers), repair it, and check that each node sees the others.
+setup_cluster() { # count
+	local count=$1 rf n m peers deadline t0
+	t0=$(now_ms)
+	rf=$((count < 3 ? count : 3))
+	cql_node 1 "ALTER KEYSPACE system_auth WITH replication = {'class': 'NetworkTopologyStrategy', '$DC': $rf}" ||
+		start_failed 1 "ALTER KEYSPACE system_auth failed"
+	mkdir -p "$RUN_DIR/tools"
+	nodetool_node 1 repair --full system_auth >"$RUN_DIR/tools/repair.out" 2>&1 ||
+		start_failed 1 "nodetool repair system_auth failed: $(tail -n 5 "$RUN_DIR/tools/repair.out")"
+	deadline=$(($(date +%s) + 60))
+	for n in $(seq 1 "$count"); do
+		while :; do
+			peers=$(cql_node "$n" -c QUORUM "SELECT peer FROM system.peers_v2" | sort -V | tr '\n' ' ') || peers="(query failed)"
+			local want=""
+			for m in $(seq 1 "$count"); do [ "$m" = "$n" ] || want+="$(node_addr "$m") "; done
+			[ "$peers" = "$want" ] && break
+			[ "$(date +%s)" -ge "$deadline" ] && start_failed "$n" "node$n lists peers [$peers], want [$want]"
+			sleep 1
+		done
+		log "node$n peers_v2: $peers"
+	done
+	log "system_auth replicated to RF $rf and repaired; every node sees its peers ($(secs_since "$t0") s)"
+}
+
+write_env() { # count
+	local count=$1 hosts="" n
+	for n in $(seq 1 "$count"); do hosts+="${hosts:+,}$(node_addr "$n")"; done
+	local -a vars=(
+		"CQLWIRE_HOSTS=$hosts"
+		"CQLWIRE_PORT=$CQL_PORT"
+		"CQLWIRE_USERNAME=cassandra"
+		"CQLWIRE_PASSWORD=cassandra"
+		"CQLWIRE_TLS_CA=$TLS_DIR/ca.pem"
+		"CQLWIRE_TLS_CERT=$TLS_DIR/client.pem"
+		"CQLWIRE_TLS_KEY=$TLS_DIR/client.key"
+		"CQLWIRE_TLS_CLIENT_AUTH=$CLIENT_AUTH"
+		"CQLWIRE_DC=$DC"
+		"CQLWIRE_CASSANDRA_VERSION=$CASSANDRA_VERSION"
+	)
+	local v
+	{
+		echo "# written by devcluster/cluster.sh start; removed by stop"
+		for v in "${vars[@]}"; do printf 'export %s=%q\n' "${v%%=*}" "${v#*=}"; done
+	} >"$RUN_DIR/env.sh"
+	{
+		echo "# written by devcluster/cluster.sh start; removed by stop; included by the Makefile"
+		for v in "${vars[@]}"; do printf 'export %s ?= %s\n' "${v%%=*}" "${v#*=}"; done
+	} >"$RUN_DIR/env.mk"
+}
+
+# ---------------------------------------------------------------- commands
+
+cmd_start() {
+	local count=1 running prev="" n t0 tn arg
+	for arg in "$@"; do
+		case "$arg" in
+		--mtls) CLIENT_AUTH=true ;;
+		*) count=$arg ;;
+		esac
+	done
+	[[ $count =~ ^[1-9]$ ]] && [ "$count" -le "$MAX_NODES" ] || die "node count must be 1..$MAX_NODES, not '$count'"
+	find_java
+	need python3 "waiting for the nodes (devcluster/cql.py)"
+	need setsid "starting the nodes in the background"
+	cmd_fetch
+	mkdir -p "$RUN_DIR"
+	[ -f "$RUN_DIR/topology" ] && prev=$(tr '\n' ' ' <"$RUN_DIR/topology")
+	local want="nodes=$count client_auth=$CLIENT_AUTH version=$CASSANDRA_VERSION "
+	running=$(running_nodes | tr '\n' ' ')
+
+	if [ -n "$running" ]; then
+		if [ "$prev" = "$want" ] && [ "$running" = "$(seq -s ' ' 1 "$count") " ]; then
+			log "already running: $count node(s) ($running)"
+			write_env "$count"
+			return 0
+		fi
+		log "running nodes [${running% }] are not the requested set (${want% }); stopping them first"
+		cmd_stop
+	fi
+	case "$prev" in
+	"nodes=$count "*"version=$CASSANDRA_VERSION "*) ;; # the same shape: reuse the data
+	*)
+		if [ -n "$(recorded_nodes)" ]; then
+			log "existing data is from a different set-up (${prev:+${prev% }}${prev:-unknown}); deleting node data"
+			rm -rf "$RUN_DIR"/node* "$RUN_DIR/topology"
+		fi
+		;;
+	esac
+	# Nodes beyond the requested count (from an earlier, larger cluster) would be stale peers.
+	for n in $(recorded_nodes); do [ "$n" -le "$count" ] || rm -rf "$(node_dir "$n")"; done
+	# Recorded before any node runs, so that data left by a failed start is judged correctly.
+	printf 'nodes=%s\nclient_auth=%s\nversion=%s\n' "$count" "$CLIENT_AUTH" "$CASSANDRA_VERSION" >"$RUN_DIR/topology"
+
+	ensure_tls "$count"
+	t0=$(now_ms)
+	for n in $(seq 1 "$count"); do
+		write_node_config "$n" "$count"
+		tn=$(now_ms)
+		launch_node "$n"
+		wait_node "$n" "$tn"
+	done
+	[ "$count" -gt 1 ] && setup_cluster "$count"
+	write_env "$count"
+	log "$count node(s) ready in $(secs_since "$t0") s; environment: devcluster/cluster.sh env (or: make cassandra-env)"
+}
+
+cmd_stop() {
+	local n pid pids=() nodes=() deadline left
+	for n in $(recorded_nodes); do
+		if pid=$(node_pid "$n"); then
+			kill -TERM "$pid" 2>/dev/null || true
+			pids+=("$pid")
+			nodes+=("$n")
+		fi
+		rm -f "$(node_dir "$n")/pid"
+	done
+	rm -f "$RUN_DIR/env.sh" "$RUN_DIR/env.mk"
+	if [ ${#pids[@]} -eq 0 ]; then
+		log "no node running"
+		return 0
+	fi
+	log "stopping node(s) ${nodes[*]} (pids ${pids[*]})"
+	deadline=$(($(date +%s) + STOP_TIMEOUT))
+	while :; do
+		left=()
+		for pid in "${pids[@]}"; do
+			pid_alive "$pid" && left+=("$pid")
+		done
+		[ ${#left[@]} -eq 0 ] && break
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			log "still running after ${STOP_TIMEOUT}s: ${left[*]}; sending SIGKILL"
+			kill -KILL "${left[@]}" 2>/dev/null || true
+			sleep 2
+			for pid in "${left[@]}"; do
+				pid_alive "$pid" && die "pid $pid survived SIGKILL"
+			done
+			break
+		fi
+		sleep 0.5
+	done
+	log "stopped"
+}
+
+cmd_clean() {
+	cmd_stop
+	if [ -d "$RUN_DIR" ]; then
+		rm -rf "$RUN_DIR"
+		log "deleted $RUN_DIR"
+	fi
+}
+
+cmd_status() {
+	local n pid rss any=0
+	echo "Cassandra $CASSANDRA_VERSION, jars: $LIB_DIR ($([ -f "$MARKER" ] && echo cached || echo 'not fetched yet'))"
+	echo "run dir: $RUN_DIR"
+	for n in $(recorded_nodes); do
+		any=1
+		if pid=$(node_pid "$n"); then
+			rss=$(awk '/^VmRSS:/ {printf "%d MiB", $2 / 1024}' "/proc/$pid/status")
+			printf 'node%s  %s:%s  running  pid %s  rss %s\n' "$n" "$(node_addr "$n")" "$CQL_PORT" "$pid" "$rss"
+		else
+			printf 'node%s  %s:%s  stopped\n' "$n" "$(node_addr "$n")" "$CQL_PORT"
+		fi
+	done
+	[ "$any" = 1 ] || echo "no node folders (start one: make cassandra)"
+}
+
+cmd_env() {
+	if [ -z "$(running_nodes)" ] || [ ! -f "$RUN_DIR/env.sh" ]; then
+		die "no node running (start one: make cassandra)"
+	fi
+	grep '^export ' "$RUN_DIR/env.sh"
+}
+
+node_arg() { # prints $1 if it is a node number, else 1
+	if [[ ${1:-} =~ ^[1-9]$ ]]; then
+		echo "$1"
+	else
+		echo 1
+	fi
+}
+
+main() {
+	local cmd=${1:-help}
+	shift || true
+	case "$cmd" in
+	start) cmd_start "$@" ;;
+	stop) cmd_stop ;;
+	clean) cmd_clean ;;
+	status) cmd_status ;;
+	env) cmd_env ;;
+	fetch) cmd_fetch ;;
+	java)
+		find_java
+		echo "$JAVA"
+		"$JAVA" -version 2>&1 | head -1
+		;;
+	logs)
+		local n
+		n=$(node_arg "${1:-}")
+		tail -n 50 "$(node_dir "$n")/logs/system.log"
+		;;
+	cql)
+		local n
+		n=$(node_arg "${1:-}")
+		[[ ${1:-} =~ ^[1-9]$ ]] && shift
+		cql_node "$n" "$@"
+		;;
+	nodetool)
+		local n
+		n=$(node_arg "${1:-}")
+		[[ ${1:-} =~ ^[1-9]$ ]] && shift
+		nodetool_node "$n" "$@"
+		;;
+	help | -h | --help) usage ;;
+	*)
+		usage >&2
+		exit 2
+		;;
+	esac
+}
+
+main "$@"
