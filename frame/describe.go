@@ -177,6 +177,10 @@ func describeNested(b *strings.Builder, depth int, v reflect.Value) {
 	}
 	switch v.Kind() {
 	case reflect.Interface:
+		if e := v.Elem(); e.CanInterface() && e.Type().Implements(describerType) {
+			describeNested(b, depth, e)
+			return
+		}
 		fmt.Fprintf(b, " %s\n", derefType(v.Elem().Type()).Name())
 		inner := v.Elem()
 		for inner.Kind() == reflect.Pointer {

@@ -100,11 +100,15 @@ func AppendEnvelope(dst []byte, e *Envelope, c Compressor) ([]byte, error) {
 	}
 	body := dst[bodyStart:]
 	if c != nil {
-		compressed, err := c.AppendCompressed(nil, body)
+		// Compress into the space after the plain body, then move the result
+		// over it: no scratch buffer, so a reused dst means no allocation.
+		bodyEnd := len(dst)
+		dst, err = c.AppendCompressed(dst, body)
 		if err != nil {
 			return dst[:start], &EncodeError{Message: e.Message.Opcode().String(), Field: "body", Err: err}
 		}
-		dst = append(dst[:bodyStart], compressed...)
+		n := copy(dst[bodyStart:], dst[bodyEnd:])
+		dst = dst[:bodyStart+n]
 		body = dst[bodyStart:]
 	}
 	if len(body) > DefaultMaxFrameSize {
