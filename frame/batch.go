@@ -214,9 +214,9 @@ func decodeBatch(r *reader, v Version) *Batch {
 		return m
 	}
 	n := int(r.short("statements"))
-	// The smallest statement is a kind, an empty [long string] and a zero
-	// count: 7 bytes.
-	if !r.count("statements", n, 1+4+2) {
+	// The smallest statement is a prepared one with an empty id: a kind, a
+	// [short bytes] length and a zero value count, 5 bytes.
+	if !r.count("statements", n, 1+2+2) {
 		return m
 	}
 	m.Statements = make([]BatchStatement, n)

@@ -181,7 +181,8 @@ func DecodeBody(h Header, body []byte, opts *DecodeOptions) (*Envelope, error) {
 	if e.Response && e.Tracing {
 		e.TracingID = r.uuid("tracing_id")
 	}
-	if h.Flags&FlagWarning != 0 {
+	// Only responses carry warnings; the server ignores the flag on requests.
+	if e.Response && h.Flags&FlagWarning != 0 {
 		e.Warnings = r.stringList("warnings")
 	}
 	if h.Flags&FlagCustomPayload != 0 {

@@ -52,6 +52,32 @@ func vectorFloat3() *types.Type {
 	return t
 }
 
+// durationAsSent is a duration as a server sends it to every protocol
+// version: v4 has no option id for it, so it travels as its custom class
+// (and decoding keeps the class).
+var durationAsSent = &types.Type{Kind: types.Duration, Class: types.DurationClass}
+
+func TestV4DurationColumnIsCustomClass(t *testing.T) {
+	rows := &Rows{Metadata: RowsMetadata{Flags: MetaGlobalTablesSpec, ColumnCount: 1, Columns: []ColumnSpec{
+		{Keyspace: "k", Table: "t", Name: "d", Type: types.ListOf(types.Native(types.Duration))}}}}
+	v4, err := rows.AppendBody(nil, V4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append([]byte{0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 'k', 0, 1, 't', 0, 1, 'd', 0, 0x20, 0, 0, 0, byte(len(types.DurationClass))}, types.DurationClass...)
+	want = append(want, 0, 0, 0, 0)
+	if !bytes.Equal(v4, want) {
+		t.Errorf("v4 list<duration> metadata\n got %x\nwant %x", v4, want)
+	}
+	v5, err := rows.AppendBody(nil, V5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(v5, []byte{0, 0x20, 0, 0x15}) {
+		t.Errorf("v5 list<duration> metadata should use option id 0x0015: %x", v5)
+	}
+}
+
 func sampleColumns(global bool) []ColumnSpec {
 	table := func(i int) string {
 		if global {
@@ -66,7 +92,7 @@ func sampleColumns(global bool) []ColumnSpec {
 		{Keyspace: "ks", Table: table(1), Name: "tags", Type: types.SetOf(types.Native(types.Varchar))},
 		{Keyspace: "ks", Table: table(2), Name: "m", Type: types.MapOf(types.Native(types.Varchar), types.ListOf(types.Native(types.Bigint)))},
 		{Keyspace: "ks", Table: table(3), Name: "a", Type: udt},
-		{Keyspace: "ks", Table: table(4), Name: "tu", Type: types.TupleOf(types.Native(types.Int), types.Native(types.Duration))},
+		{Keyspace: "ks", Table: table(4), Name: "tu", Type: types.TupleOf(types.Native(types.Int), durationAsSent)},
 		{Keyspace: "ks", Table: table(5), Name: "v", Type: vectorFloat3()},
 		{Keyspace: "ks", Table: table(6), Name: "c", Type: &types.Type{Kind: types.Custom, Class: "com.example.MyType"}},
 	}

@@ -153,7 +153,7 @@ func (m *Prepared) AppendBody(dst []byte, v Version) ([]byte, error) {
 		w.fail("result_metadata_id", errV5Only)
 	}
 	if w.err == nil {
-		m.Params.append(&w)
+		m.Params.append(&w, v)
 	}
 	if w.err == nil {
 		m.Result.append(&w, v, "result_metadata.")
@@ -326,7 +326,7 @@ func (m *RowsMetadata) append(w *writer, v Version, prefix string) {
 		w.shortBytes(prefix+"new_metadata_id", m.NewMetadataID)
 	}
 	if flags&MetaNoMetadata == 0 {
-		appendColumnSpecs(w, m.Columns, flags&MetaGlobalTablesSpec != 0, prefix)
+		appendColumnSpecs(w, v, m.Columns, flags&MetaGlobalTablesSpec != 0, prefix)
 	}
 }
 
@@ -379,14 +379,14 @@ func (m *PreparedMetadata) decode(r *reader) {
 	m.Columns = readColumnSpecs(r, int(n), countOff, m.Flags&MetaGlobalTablesSpec != 0, "")
 }
 
-func (m *PreparedMetadata) append(w *writer) {
+func (m *PreparedMetadata) append(w *writer, v Version) {
 	w.int32(int32(m.Flags))
 	putInt(w, "columns_count", len(m.Columns))
 	putInt(w, "pk_count", len(m.PKIndexes))
 	for _, i := range m.PKIndexes {
 		w.short(i)
 	}
-	appendColumnSpecs(w, m.Columns, m.Flags&MetaGlobalTablesSpec != 0, "")
+	appendColumnSpecs(w, v, m.Columns, m.Flags&MetaGlobalTablesSpec != 0, "")
 }
 
 // span locates a [string]'s bytes in the body being decoded.
@@ -494,7 +494,9 @@ func readType(r *reader, field string) *types.Type {
 	return t
 }
 
-func appendColumnSpecs(w *writer, cols []ColumnSpec, global bool, prefix string) {
+// appendColumnSpecs writes column specs; for v4 a duration type is written
+// as its custom class, as the server does (id 0x0015 is v5 only).
+func appendColumnSpecs(w *writer, v Version, cols []ColumnSpec, global bool, prefix string) {
 	if global {
 		if len(cols) == 0 {
 			w.fail(prefix+"global_table_spec", errors.New("global table spec with no columns"))
@@ -516,7 +518,11 @@ func appendColumnSpecs(w *writer, cols []ColumnSpec, global bool, prefix string)
 		w.string("name", c.Name)
 		if w.err == nil {
 			var err error
-			if w.buf, err = types.AppendOption(w.buf, c.Type); err != nil {
+			appendOption := types.AppendOption
+			if v < V5 {
+				appendOption = types.AppendOptionV4
+			}
+			if w.buf, err = appendOption(w.buf, c.Type); err != nil {
 				w.fail("type", err)
 			}
 		}

@@ -172,7 +172,18 @@ func (r *optionReader) option(depth int) *Type {
 // is written as a custom option with its canonical class name (vectors have no
 // option id of their own). Errors are *[OptionError].
 func AppendOption(dst []byte, t *Type) ([]byte, error) {
-	return appendOption(dst, t, 0)
+	return appendOption(dst, t, 0, false)
+}
+
+// DurationClass is the marshal class of duration, which is how a server
+// sends the type to protocol v4 clients: option id 0x0015 exists only in v5.
+const DurationClass = MarshalPackage + "DurationType"
+
+// AppendOptionV4 is AppendOption for protocol v4 (and v3): a duration, at
+// any nesting level, is written as a custom option naming DurationClass, as
+// Cassandra does for those versions.
+func AppendOptionV4(dst []byte, t *Type) ([]byte, error) {
+	return appendOption(dst, t, 0, true)
 }
 
 func optionErr(field string, err error) error {
@@ -189,7 +200,7 @@ func appendOptionString(dst []byte, field, s string) ([]byte, error) {
 	return append(dst, s...), nil
 }
 
-func appendOption(dst []byte, t *Type, depth int) ([]byte, error) {
+func appendOption(dst []byte, t *Type, depth int, v4 bool) ([]byte, error) {
 	if t == nil {
 		return dst, optionErr("type", errNilType)
 	}
@@ -208,6 +219,10 @@ func appendOption(dst []byte, t *Type, depth int) ([]byte, error) {
 		dst = binary.BigEndian.AppendUint16(dst, uint16(Custom))
 		return appendOptionString(dst, "custom class", class)
 	}
+	if v4 && t.Kind == Duration {
+		dst = binary.BigEndian.AppendUint16(dst, uint16(Custom))
+		return appendOptionString(dst, "custom class", DurationClass)
+	}
 	var err error
 	switch t.Kind {
 	case Ascii, Bigint, Blob, Boolean, Counter, Decimal, Double, Float, Int, Timestamp,
@@ -215,13 +230,13 @@ func appendOption(dst []byte, t *Type, depth int) ([]byte, error) {
 		return binary.BigEndian.AppendUint16(dst, uint16(t.Kind)), nil
 	case List, Set:
 		dst = binary.BigEndian.AppendUint16(dst, uint16(t.Kind))
-		return appendOption(dst, t.Elem, depth+1)
+		return appendOption(dst, t.Elem, depth+1, v4)
 	case Map:
 		dst = binary.BigEndian.AppendUint16(dst, uint16(Map))
-		if dst, err = appendOption(dst, t.Key, depth+1); err != nil {
+		if dst, err = appendOption(dst, t.Key, depth+1, v4); err != nil {
 			return dst, err
 		}
-		return appendOption(dst, t.Elem, depth+1)
+		return appendOption(dst, t.Elem, depth+1, v4)
 	case UDT:
 		if len(t.Fields) > math.MaxUint16 {
 			return dst, optionErr("udt field count", fmt.Errorf("%d fields exceed 65535", len(t.Fields)))
@@ -238,7 +253,7 @@ func appendOption(dst []byte, t *Type, depth int) ([]byte, error) {
 			if dst, err = appendOptionString(dst, "udt field name", f.Name); err != nil {
 				return dst, err
 			}
-			if dst, err = appendOption(dst, f.Type, depth+1); err != nil {
+			if dst, err = appendOption(dst, f.Type, depth+1, v4); err != nil {
 				return dst, err
 			}
 		}
@@ -250,7 +265,7 @@ func appendOption(dst []byte, t *Type, depth int) ([]byte, error) {
 		dst = binary.BigEndian.AppendUint16(dst, uint16(Tuple))
 		dst = binary.BigEndian.AppendUint16(dst, uint16(len(t.Elems)))
 		for _, e := range t.Elems {
-			if dst, err = appendOption(dst, e, depth+1); err != nil {
+			if dst, err = appendOption(dst, e, depth+1, v4); err != nil {
 				return dst, err
 			}
 		}
