@@ -16,8 +16,9 @@ import math
 import os
 import ssl
 import sys
+import time
 
-from cassandra import ConsistencyLevel
+from cassandra import ConsistencyLevel, ReadFailure
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
 from cassandra.policies import DCAwareRoundRobinPolicy
@@ -95,8 +96,17 @@ def main():
     for key in (2, 3):
         session.execute(insert, (key, ROWS[key]))
 
-    rows = list(session.execute("SELECT * FROM vector_test ORDER BY item_vector ANN OF %s LIMIT 3"
-                                % QUERY_VECTOR))
+    ann = "SELECT * FROM vector_test ORDER BY item_vector ANN OF %s LIMIT 3" % QUERY_VECTOR
+    for attempt in range(40):
+        try:
+            rows = list(session.execute(ann))
+            break
+        except ReadFailure:
+            # A new SAI index is built in the background; until then queries fail
+            # with INDEX_NOT_AVAILABLE.
+            if attempt == 39:
+                raise
+            time.sleep(0.25)
     for r in rows:
         print("row: id=%d item_vector=%s" % (r.id, [round(x, 4) for x in r.item_vector]))
     got = [r.id for r in rows]

@@ -54,7 +54,17 @@ func DescribeMessage(m Message) string {
 	return b.String()
 }
 
-func hexBytes(p []byte) string { return "0x" + hex.EncodeToString(p) }
+// describeBytesLimit bounds how much of a byte string a description shows:
+// a 100 KiB blob would drown the fields around it. The bytes themselves are
+// checked by re-encoding, not by the description.
+const describeBytesLimit = 64
+
+func hexBytes(p []byte) string {
+	if len(p) > describeBytesLimit {
+		return "0x" + hex.EncodeToString(p[:describeBytesLimit]) + "... (" + strconv.Itoa(len(p)) + " bytes)"
+	}
+	return "0x" + hex.EncodeToString(p)
+}
 
 var (
 	describerType = reflect.TypeFor[Describer]()

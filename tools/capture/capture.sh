@@ -22,6 +22,7 @@ for variant in "4 none" "4 lz4" "4 snappy" "5 none" "5 lz4"; do
 	rm -f "$pcap"
 	tcpdump -i lo -s 0 -U -w "$pcap" "tcp port ${CQLWIRE_PORT:-9042}" 2>/dev/null &
 	tpid=$!
+	trap 'kill -INT $tpid 2>/dev/null' EXIT
 	sleep 1
 	"$py" "$root/tools/capture/pyclient.py" --protocol "$1" --compression "$2"
 	sleep 1
