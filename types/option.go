@@ -23,6 +23,17 @@ func ReadOption(b []byte) (t *Type, n int, err error) {
 	return t, r.off, nil
 }
 
+// sharedNatives holds one descriptor per native type for ReadOption to
+// return: decoding result metadata then allocates nothing for native
+// columns. Types are immutable, so sharing them is safe.
+var sharedNatives = func() (m [Duration + 1]*Type) {
+	for _, k := range []Kind{Ascii, Bigint, Blob, Boolean, Counter, Decimal, Double, Float, Int, Timestamp,
+		UUID, Varchar, Varint, Timeuuid, Inet, Date, Time, Smallint, Tinyint, Duration} {
+		m[k] = &Type{Kind: k}
+	}
+	return m
+}()
+
 type optionReader struct {
 	buf []byte
 	off int
@@ -110,7 +121,7 @@ func (r *optionReader) option(depth int) *Type {
 		return &t
 	case Ascii, Bigint, Blob, Boolean, Counter, Decimal, Double, Float, Int, Timestamp,
 		UUID, Varchar, Varint, Timeuuid, Inet, Date, Time, Smallint, Tinyint, Duration:
-		return &Type{Kind: k}
+		return sharedNatives[k]
 	case List, Set:
 		elem := r.option(depth + 1)
 		if elem == nil {
