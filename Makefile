@@ -4,7 +4,7 @@ GO ?= go
 FUZZTIME ?= 20s
 BENCHCOUNT ?= 6
 
-.PHONY: help test unit lint fuzz bench tools-test
+.PHONY: help test unit lint fuzz bench tools-test quickstart
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -22,11 +22,12 @@ lint: ## gofmt and go vet, both modules
 	$(GO) vet ./...
 	@if [ -f tools/go.mod ]; then cd tools && $(GO) vet ./...; fi
 
-fuzz: ## run every fuzz target for FUZZTIME each
-	@set -e; for pkg in $$($(GO) list ./...); do \
-	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
-	  done; done
+fuzz: ## run every fuzz target of both modules for FUZZTIME each (CI: FUZZTIME=3s)
+	@set -e; for mod in . tools; do ( cd $$mod; \
+	  for pkg in $$($(GO) list ./...); do \
+	    for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	      echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    done; done ); done
 
 bench: ## benchmarks with allocation counts
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./...
@@ -76,6 +77,8 @@ $(VENV)/.cassandra-driver-$(CASSANDRA_DRIVER_VERSION):
 	CASS_DRIVER_NO_CYTHON=1 $(VENV)/bin/pip install -q --disable-pip-version-check cassandra-driver==$(CASSANDRA_DRIVER_VERSION)
 	rm -f $(VENV)/.cassandra-driver-*
 	touch $@
+
+quickstart: cassandra smoke-python ## start a local node and run the vector-search quickstart (Python reference until the Go Session API lands)
 
 smoke-python: pyenv ## the DataStax Python quickstart (TLS, vector search) against the running node(s)
 	$(VENV)/bin/python devcluster/quickstart.py

@@ -238,3 +238,18 @@ func randomBytes(n int, seed uint64) []byte {
 	}
 	return b
 }
+
+// A declared length of 0 with a non-empty block once reached the LZ4 block
+// decoder with an empty destination, which faults (found by
+// FuzzDecodeEnvelope in package frame).
+func TestLZ4DeclaredZeroLength(t *testing.T) {
+	for _, ok := range [][]byte{{0, 0, 0, 0}, {0, 0, 0, 0, 0}} {
+		if out, err := (LZ4{}).AppendDecompressed(nil, ok, 0); err != nil || len(out) != 0 {
+			t.Errorf("%x: got %x, %v; want an empty body", ok, out, err)
+		}
+	}
+	bad := []byte("\x00\x00\x00\x000000000000000000000000000")
+	if _, err := (LZ4{}).AppendDecompressed(nil, bad, 0); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("got %v, want ErrCorrupt", err)
+	}
+}

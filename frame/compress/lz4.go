@@ -65,6 +65,15 @@ func (LZ4) AppendDecompressed(dst, src []byte, max int) ([]byte, error) {
 		return dst, fmt.Errorf("lz4: %w: uncompressed length %d from a %d-byte block", ErrCorrupt, declared, len(block))
 	}
 	n := int(declared)
+	if n == 0 {
+		// An empty body compresses to an empty block or a lone zero token.
+		// Anything else is corrupt; and the block decoder must never see an
+		// empty destination (it faults on one instead of failing).
+		if len(block) == 0 || (len(block) == 1 && block[0] == 0) {
+			return dst, nil
+		}
+		return dst, fmt.Errorf("lz4: %w: uncompressed length 0 with a %d-byte block", ErrCorrupt, len(block))
+	}
 	start := len(dst)
 	dst = grow(dst, n)
 	m, err := lz4.UncompressBlock(block, dst[start:])
