@@ -208,6 +208,7 @@ func DecodeMessage(op Opcode, v Version, body []byte, lim *Limits) (Message, err
 }
 
 func decodeMessage(op Opcode, v Version, r *reader) (Message, error) {
+	r.version = v
 	msg, known := decodeRequest(op, v, r)
 	if !known {
 		msg, known = decodeResponse(op, v, r)

@@ -31,6 +31,9 @@ type reader struct {
 	msg string // message name, for errors
 	max int    // largest length prefix accepted (from Limits)
 	err error
+	// version is the protocol version of the message being decoded, for
+	// the few fields whose validity depends on it (set by decodeMessage).
+	version Version
 }
 
 func newReader(buf []byte, msg string, lim *Limits) *reader {

@@ -654,3 +654,25 @@ func TestResponseDecodeRespectsLimits(t *testing.T) {
 		t.Fatalf("paging state over the limit: %v", err)
 	}
 }
+
+func TestV4RejectsNativeDurationOption(t *testing.T) {
+	// Rows metadata: global spec k.t, one column d of type list<duration>
+	// with duration as option id 0x0015, which only v5 defines.
+	body := []byte{0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 'k', 0, 1, 't', 0, 1, 'd', 0, 0x20, 0, 0x15, 0, 0, 0, 0}
+	if _, err := DecodeMessage(OpResult, V5, body, nil); err != nil {
+		t.Fatalf("v5: %v", err)
+	}
+	_, err := DecodeMessage(OpResult, V4, body, nil)
+	var de *DecodeError
+	if !errors.As(err, &de) || !strings.Contains(err.Error(), "0x0015") {
+		t.Fatalf("v4: got %v, want an error about option id 0x0015", err)
+	}
+	// The same type given by its class names is fine in v4.
+	list := []byte{0, 0}
+	class := types.MarshalPackage + "ListType(" + types.DurationClass + ")"
+	list = append(append(list, 0, byte(len(class))), class...)
+	body = append(append([]byte{0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 'k', 0, 1, 't', 0, 1, 'd'}, list...), 0, 0, 0, 0)
+	if _, err := DecodeMessage(OpResult, V4, body, nil); err != nil {
+		t.Fatalf("v4 with class names: %v", err)
+	}
+}

@@ -490,8 +490,43 @@ func readType(r *reader, field string) *types.Type {
 		r.fail(field, err)
 		return nil
 	}
+	if r.version < V5 && hasNativeDuration(t) {
+		// v4 has no option id for duration: servers send its custom class.
+		// Accepting 0x0015 would also make re-encoding change the bytes.
+		r.fail(field, errors.New("option id 0x0015 (duration) is not valid before protocol v5"))
+		return nil
+	}
 	r.off += n
 	return t
+}
+
+// hasNativeDuration reports whether t holds a duration that came as option
+// id 0x0015 rather than as its custom class.
+func hasNativeDuration(t *types.Type) bool {
+	if t == nil || t.Class != "" {
+		return false // a type given by class name holds no option ids
+	}
+	switch t.Kind {
+	case types.Duration:
+		return true
+	case types.List, types.Set, types.Vector:
+		return hasNativeDuration(t.Elem)
+	case types.Map:
+		return hasNativeDuration(t.Key) || hasNativeDuration(t.Elem)
+	case types.Tuple:
+		for _, e := range t.Elems {
+			if hasNativeDuration(e) {
+				return true
+			}
+		}
+	case types.UDT:
+		for _, f := range t.Fields {
+			if hasNativeDuration(f.Type) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // appendColumnSpecs writes column specs; for v4 a duration type is written
