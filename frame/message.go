@@ -37,7 +37,8 @@ type Envelope struct {
 	// means TracingID holds the session id of the trace.
 	Tracing   bool
 	TracingID [16]byte
-	// Warnings are the server's warnings (responses only).
+	// Warnings are the server's warnings (responses only). Nil means the
+	// warning flag is off; a non-nil empty list sets it with no warnings.
 	Warnings []string
 	// CustomPayload is the key-value payload of custom query handlers (and of
 	// DSE proxy execution). Nil means absent.
@@ -58,7 +59,7 @@ func (e *Envelope) header(n int, compressed bool) Header {
 	if e.CustomPayload != nil {
 		h.Flags |= FlagCustomPayload
 	}
-	if e.Response && len(e.Warnings) > 0 {
+	if e.Response && e.Warnings != nil {
 		h.Flags |= FlagWarning
 	}
 	if e.Beta {
@@ -85,7 +86,7 @@ func AppendEnvelope(dst []byte, e *Envelope, c Compressor) ([]byte, error) {
 	if e.Response && e.Tracing {
 		w.uuid(e.TracingID)
 	}
-	if e.Response && len(e.Warnings) > 0 {
+	if e.Response && e.Warnings != nil {
 		w.stringList("warnings", e.Warnings)
 	}
 	if e.CustomPayload != nil {
