@@ -5,9 +5,42 @@
 //
 // A mechanism is a challenge/response state machine over byte tokens: it
 // knows nothing of connections, frames or sockets. Package conn drives it
-// with the server's AUTHENTICATE, AUTH_CHALLENGE and AUTH_SUCCESS messages.
+// with the server's AUTHENTICATE, AUTH_CHALLENGE and AUTH_SUCCESS messages:
+// Authenticator.Start gets the class name from AUTHENTICATE and the node's
+// host, and returns the first AUTH_RESPONSE token; each AUTH_CHALLENGE goes
+// to Exchange.Challenge, whose answer is the next AUTH_RESPONSE (a non-nil
+// empty answer is an empty token, not a null one); AUTH_SUCCESS goes to
+// Exchange.Success.
 //
-// Credentials never appear in errors, logs or String output.
+// # Mechanisms
+//
+//   - Plain: login and password. With any authenticator class but
+//     DSEAuthenticator the initial response is the PLAIN token (RFC 4616)
+//     authzid NUL login NUL password, e.g. 00 62 6f 62 00 70 77 for bob/pw.
+//   - With DSEAuthenticator ("com.datastax.bdp.cassandra.auth.DseAuthenticator")
+//     the client first names its mechanism: the initial response is "PLAIN"
+//     (or "GSSAPI"), DSE challenges with "PLAIN-START" (or "GSSAPI-START"),
+//     and the answer is the mechanism's first token. An authorization id
+//     (Plain.AuthorizationID, GSSAPIConfig.AuthorizationID) logs in as one
+//     role and acts as another (proxy login, DSE 5.1+): in the PLAIN token
+//     before the first NUL, e.g. 61 6c 69 63 65 00 62 6f 62 00 70 77 for
+//     bob/pw acting as alice; in GSSAPI, after the 4 bytes of the final
+//     security-layer message.
+//   - ProxyExecute returns the custom payload {"ProxyExecute": role} that
+//     runs one request as another role on DSE.
+//   - GSSAPI (NewGSSAPI): Kerberos V5 through SASL GSSAPI (RFC 4752), with
+//     credentials from a password, a keytab or a ticket cache; see GSSAPI for
+//     the exact tokens. The service principal is ServiceName/host, where
+//     ServiceName defaults to "dse" (DefaultServiceName) and host is the
+//     node's host name or address, optionally canonicalised by reverse DNS.
+//
+// Any authenticator class is accepted by default, as other drivers do;
+// AllowedAuthenticators restricts it.
+//
+// Credentials never appear in errors, logs or printed output: passwords are
+// of type Secret, which prints as "[redacted]" with every fmt verb, in
+// log/slog and in JSON, and the mechanisms and exchanges print only their
+// principal or login.
 //
 // It must never import conn, pool, cluster or query.
 package auth
