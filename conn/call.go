@@ -1,0 +1,61 @@
+package conn
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cqlwire/cqlwire/frame"
+)
+
+// The life of a call. Whoever moves a call out of "queued" or "sent" owns
+// its next step:
+//
+//	queued -> sent              the writer took it for the socket
+//	queued -> abandonedUnsent   the caller gave up first; the writer (or the
+//	                            final sweep) frees it without sending it
+//	sent   -> done              the reader (or the sweep) delivered an answer
+//	                            or error and signalled ready
+//	sent   -> abandonedSent     the caller gave up; the stream id stays taken
+//	                            until the answer arrives or the connection
+//	                            dies, and the reader (or sweep) frees it
+//	queued -> done              the sweep failed it (connection lost)
+const (
+	stQueued int32 = iota
+	stSent
+	stDone
+	stAbandonedUnsent
+	stAbandonedSent
+)
+
+// call is one request in flight. Calls are pooled: the struct, its ready
+// channel, its timer and its encode buffer are reused, so a request costs
+// no allocation here.
+type call struct {
+	state  atomic.Int32
+	stream int16
+	buf    []byte        // the encoded request envelope
+	ready  chan struct{} // capacity 1: one signal per use
+	timer  *time.Timer
+
+	// The outcome, written before the state moves to done.
+	hdr  frame.Header
+	body []byte
+	err  error
+	sent bool // with err: the request had been sent
+}
+
+// callBufRetain is the largest encode buffer a pooled call keeps.
+const callBufRetain = 64 << 10
+
+var callPool = sync.Pool{New: func() any { return &call{ready: make(chan struct{}, 1)} }}
+
+func getCall() *call { return callPool.Get().(*call) }
+
+func putCall(cl *call) {
+	cl.hdr, cl.body, cl.err, cl.sent = frame.Header{}, nil, nil, false
+	if cap(cl.buf) > callBufRetain {
+		cl.buf = nil
+	}
+	callPool.Put(cl)
+}

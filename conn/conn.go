@@ -1,0 +1,514 @@
+package conn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cqlwire/cqlwire/frame"
+	"github.com/cqlwire/cqlwire/frame/segment"
+)
+
+// Request is one request for Do.
+type Request struct {
+	// Message is the request: *frame.Query, *frame.Execute, *frame.Batch,
+	// *frame.Prepare, *frame.Register, *frame.Options. Do only reads it,
+	// and not after it returns.
+	Message frame.Message
+	// CustomPayload is sent as the envelope's custom payload when not nil
+	// (e.g. DSE proxy execution).
+	CustomPayload map[string][]byte
+	// Tracing asks the server to trace the request; the answer's
+	// TracingID names the trace session.
+	Tracing bool
+}
+
+// Conn is one connection to one node, safe for concurrent use. Dial
+// returns it ready for requests; it lives until Close is called or the
+// connection fails, which Done reports.
+type Conn struct {
+	addr        string
+	version     frame.Version
+	compression string
+	supported   map[string][]string
+	authClass   string
+
+	nc        net.Conn
+	rd        *frameReader
+	segmented bool
+	segw      segment.Writer   // writer goroutine only (handshake before)
+	comp      frame.Compressor // v4 body compression of requests, nil in v5
+	decOpts   frame.DecodeOptions
+	timeout   time.Duration
+	heartbeat time.Duration
+	events    chan<- frame.Event
+	s         *settings
+
+	streams *streams
+
+	qmu   sync.Mutex
+	queue []*call
+	wake  chan struct{} // capacity 1: "the queue became non-empty"
+
+	reads atomic.Uint64 // envelopes read: the heartbeat's idleness test
+
+	dead     atomic.Bool // set by fail, before dying is closed
+	failOnce sync.Once
+	err      error         // the cause, written once before dead is set
+	dying    chan struct{} // closed by fail: goroutines stop
+	done     chan struct{} // closed once everything has stopped
+
+	writerDone chan struct{}
+	hbDone     chan struct{}
+}
+
+// errDying is returned internally by waits interrupted by the end of the
+// connection; callers replace it with the connection's error.
+var errDying = errors.New("connection is closing")
+
+// Addr returns the address the connection was dialled to.
+func (c *Conn) Addr() string { return c.addr }
+
+// Version returns the negotiated protocol version. A pool can dial this
+// node's next connections with MinVersion = MaxVersion = Version().
+func (c *Conn) Version() frame.Version { return c.version }
+
+// Compression returns the compression in use: "", "lz4" or "snappy".
+func (c *Conn) Compression() string { return c.compression }
+
+// Supported returns the server's answer to OPTIONS: the values it accepts
+// for each STARTUP option, e.g. "CQL_VERSION", "COMPRESSION" and
+// "PROTOCOL_VERSIONS". The map is shared: do not modify it.
+func (c *Conn) Supported() map[string][]string { return c.supported }
+
+// Authenticator returns the server's authenticator class when it asked for
+// authentication, else "".
+func (c *Conn) Authenticator() string { return c.authClass }
+
+// InFlight returns the number of stream ids in use: requests waiting for
+// their answer, including abandoned ones whose answer has not arrived.
+func (c *Conn) InFlight() int { return c.streams.inFlight() }
+
+// Done returns a channel closed once the connection has ended (by Close or
+// by a failure) and every request in flight has been failed.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err returns nil while the connection is usable; after it ended, the
+// reason: ErrClosed after Close, or an error wrapping ErrConnectionLost.
+func (c *Conn) Err() error {
+	if !c.dead.Load() {
+		return nil
+	}
+	return c.err
+}
+
+// Close ends the connection, fails every request in flight, and returns
+// once all of the connection's goroutines have stopped. It is idempotent
+// and always returns nil.
+func (c *Conn) Close() error {
+	c.fail(ErrClosed)
+	<-c.done
+	return nil
+}
+
+// fail ends the connection with err as its cause; the first cause wins.
+func (c *Conn) fail(err error) {
+	c.failOnce.Do(func() {
+		c.err = err
+		c.dead.Store(true)
+		close(c.dying)
+		c.nc.Close()
+		if errors.Is(err, ErrClosed) {
+			c.s.log.Debug("connection closed")
+		} else {
+			c.s.log.Warn("connection lost", "err", err)
+		}
+	})
+}
+
+func (c *Conn) start() {
+	c.writerDone = make(chan struct{})
+	c.hbDone = make(chan struct{})
+	go c.writeLoop()
+	go c.readLoop()
+	if c.heartbeat > 0 {
+		go c.heartbeatLoop()
+	} else {
+		close(c.hbDone)
+	}
+}
+
+// Do sends a request and waits for its answer. It returns the answer's
+// envelope (with the server's warnings and tracing id), and for an ERROR
+// answer also the *frame.Error as the error. Any other failure is an
+// *Error that says whether the request may have been executed.
+//
+// The request waits for a free stream id, then for its answer, until ctx
+// is done or the connection's default Timeout passes. A request given up
+// on keeps its stream id until the server answers it or the connection
+// ends; nothing else is disturbed.
+func (c *Conn) Do(ctx context.Context, req Request) (*frame.Envelope, error) {
+	if req.Message == nil {
+		return nil, &Error{Addr: c.addr, Op: "request", Request: true, Err: errors.New("Request.Message is nil")}
+	}
+	op := req.Message.Opcode()
+	if c.dead.Load() {
+		return nil, c.requestErr(op, false, c.err)
+	}
+	if ctx.Err() != nil {
+		return nil, c.requestErr(op, false, context.Cause(ctx))
+	}
+
+	var deadline <-chan time.Time
+	cl, err := c.send(ctx, op, &req)
+	if err != nil {
+		return nil, err
+	}
+	if c.timeout > 0 {
+		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > c.timeout {
+			if cl.timer == nil {
+				cl.timer = time.NewTimer(c.timeout)
+			} else {
+				cl.timer.Reset(c.timeout)
+			}
+			deadline = cl.timer.C
+		}
+	}
+
+	var cause error
+	select {
+	case <-cl.ready:
+		if deadline != nil {
+			cl.timer.Stop()
+		}
+		return c.finish(cl, op)
+	case <-ctx.Done():
+		cause = context.Cause(ctx)
+	case <-deadline:
+		cause = fmt.Errorf("no answer within the connection's timeout of %v: %w", c.timeout, context.DeadlineExceeded)
+	}
+	if deadline != nil {
+		cl.timer.Stop()
+	}
+	if cl.state.CompareAndSwap(stQueued, stAbandonedUnsent) {
+		return nil, c.requestErr(op, false, cause)
+	}
+	if cl.state.CompareAndSwap(stSent, stAbandonedSent) {
+		return nil, c.requestErr(op, true, cause)
+	}
+	// The outcome arrived while giving up: use it.
+	<-cl.ready
+	return c.finish(cl, op)
+}
+
+// send takes a stream id, encodes the request into a pooled call and
+// queues it for the writer.
+func (c *Conn) send(ctx context.Context, op frame.Opcode, req *Request) (*call, error) {
+	id, err := c.streams.acquire(ctx, c.dying)
+	if err != nil {
+		if err == errDying {
+			return nil, c.requestErr(op, false, c.err)
+		}
+		return nil, c.requestErr(op, false,
+			fmt.Errorf("waiting for a free stream id (%d requests in flight): %w", c.streams.inFlight(), err))
+	}
+	cl := getCall()
+	env := frame.Envelope{Version: c.version, Stream: id, Tracing: req.Tracing,
+		CustomPayload: req.CustomPayload, Message: req.Message}
+	cl.buf, err = frame.AppendEnvelope(cl.buf[:0], &env, c.comp)
+	if err != nil {
+		putCall(cl)
+		c.streams.release(id)
+		return nil, c.requestErr(op, false, err)
+	}
+	cl.stream = id
+	cl.state.Store(stQueued)
+	slot := c.streams.slot(id)
+	slot.Store(cl)
+	if c.dead.Load() {
+		// The connection ended meanwhile. Either the final sweep has
+		// already taken the call from its slot (and will fail it), or it
+		// will never look, and the call is ours to fail.
+		if slot.CompareAndSwap(cl, nil) {
+			putCall(cl)
+			return nil, c.requestErr(op, false, c.err)
+		}
+		return cl, nil
+	}
+	c.qmu.Lock()
+	c.queue = append(c.queue, cl)
+	first := len(c.queue) == 1
+	c.qmu.Unlock()
+	if first {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+	return cl, nil
+}
+
+// finish decodes the outcome of a delivered call and recycles it.
+func (c *Conn) finish(cl *call, op frame.Opcode) (*frame.Envelope, error) {
+	hdr, body, err, sent := cl.hdr, cl.body, cl.err, cl.sent
+	putCall(cl)
+	if err != nil {
+		return nil, c.requestErr(op, sent, err)
+	}
+	env, err := frame.DecodeBody(hdr, body, &c.decOpts)
+	if err != nil {
+		return nil, c.requestErr(op, true, fmt.Errorf("decoding the answer: %w", err))
+	}
+	if fe, ok := env.Message.(*frame.Error); ok {
+		return env, fe
+	}
+	return env, nil
+}
+
+func (c *Conn) requestErr(op frame.Opcode, sent bool, err error) error {
+	return &Error{Addr: c.addr, Op: op.String(), Request: true, Sent: sent, Err: err}
+}
+
+// writeBufRetain is the largest write buffer kept between batches.
+const writeBufRetain = 4 << 20
+
+// writeLoop sends queued requests. It wakes as soon as the queue becomes
+// non-empty, takes everything queued, and writes it with one call; what
+// arrives during that write goes out in the next one. So an idle
+// connection adds no latency, and a busy one batches by itself.
+//
+// Before each drain it yields the processor once (runtime.Gosched, not a
+// timed wait): goroutines that are already runnable, typically callers
+// woken by the last answers, get to queue their next requests first. When
+// nothing else is runnable it returns at once, so an idle connection pays
+// a few hundred nanoseconds; under load it makes batches several times
+// larger (at 256 requests in flight, about 15 instead of 2 per write) and
+// roughly doubles throughput.
+func (c *Conn) writeLoop() {
+	defer close(c.writerDone)
+	var batch []*call
+	var buf, segs []byte
+	for {
+		select {
+		case <-c.wake:
+		case <-c.dying:
+			return
+		}
+		for {
+			runtime.Gosched()
+			c.qmu.Lock()
+			batch, c.queue = c.queue, batch[:0]
+			c.qmu.Unlock()
+			if len(batch) == 0 {
+				break
+			}
+			buf = buf[:0]
+			for i, cl := range batch {
+				batch[i] = nil
+				// Copy first: until the state moves on, only the writer
+				// may recycle a call whose caller gave up.
+				n := len(buf)
+				buf = append(buf, cl.buf...)
+				if !cl.state.CompareAndSwap(stQueued, stSent) {
+					// Abandoned before it was sent: drop it unsent.
+					buf = buf[:n]
+					if slot := c.streams.slot(cl.stream); slot.CompareAndSwap(cl, nil) {
+						id := cl.stream
+						putCall(cl)
+						c.streams.release(id)
+					}
+				}
+			}
+			if len(buf) == 0 {
+				continue
+			}
+			out := buf
+			if c.segmented {
+				var err error
+				segs, err = c.segw.AppendBatch(segs[:0], buf)
+				if err != nil {
+					c.fail(fmt.Errorf("%w: framing requests into segments: %w", ErrConnectionLost, err))
+					return
+				}
+				out = segs
+			}
+			if _, err := c.nc.Write(out); err != nil {
+				c.fail(fmt.Errorf("%w: write: %w", ErrConnectionLost, err))
+				return
+			}
+			if cap(buf) > writeBufRetain {
+				buf = nil
+			}
+			if cap(segs) > writeBufRetain {
+				segs = nil
+			}
+		}
+	}
+}
+
+// readLoop reads answers and hands each to its caller until the connection
+// fails, then fails everything still in flight.
+func (c *Conn) readLoop() {
+	var err error
+	for err == nil {
+		var h frame.Header
+		var body []byte
+		h, body, err = c.rd.next()
+		if err != nil {
+			if errors.Is(err, ErrProtocol) {
+				err = fmt.Errorf("%w: %w", ErrConnectionLost, err)
+			} else {
+				err = fmt.Errorf("%w: read: %w", ErrConnectionLost, err)
+			}
+			break
+		}
+		c.reads.Add(1)
+		err = c.dispatch(h, body)
+	}
+	c.fail(err)
+	c.shutdown()
+}
+
+// dispatch delivers one answer.
+func (c *Conn) dispatch(h frame.Header, body []byte) error {
+	if !h.Response || h.Version != c.version {
+		return fmt.Errorf("%w: %w: %s on stream %d with version byte %d (response %t), want a v%d response",
+			ErrConnectionLost, ErrProtocol, h.Opcode, h.Stream, h.Version, h.Response, c.version)
+	}
+	if h.Stream == -1 {
+		c.event(h, body)
+		return nil
+	}
+	slot := c.streams.slot(h.Stream)
+	var cl *call
+	if slot != nil {
+		cl = slot.Load()
+	}
+	if cl == nil {
+		// The id is not in use: the server is answering something we never
+		// asked on this stream, so no answer on this connection can be
+		// trusted to belong to its request any more.
+		return fmt.Errorf("%w: %w: %s on stream %d, which has no request in flight",
+			ErrConnectionLost, ErrProtocol, h.Opcode, h.Stream)
+	}
+	if st := cl.state.Load(); st == stQueued || st == stAbandonedUnsent {
+		return fmt.Errorf("%w: %w: %s on stream %d, whose request has not been sent yet",
+			ErrConnectionLost, ErrProtocol, h.Opcode, h.Stream)
+	}
+	if !slot.CompareAndSwap(cl, nil) {
+		return nil // only when the connection is ending
+	}
+	cl.hdr, cl.body = h, body
+	if cl.state.CompareAndSwap(stSent, stDone) {
+		cl.ready <- struct{}{}
+	} else {
+		// The caller gave up: the late answer frees the stream id.
+		putCall(cl)
+	}
+	c.streams.release(h.Stream)
+	return nil
+}
+
+// event passes an EVENT on to Config.Events without ever blocking.
+func (c *Conn) event(h frame.Header, body []byte) {
+	if c.events == nil {
+		return
+	}
+	env, err := frame.DecodeBody(h, body, &c.decOpts)
+	if err != nil {
+		c.s.log.Warn("dropping an undecodable event", "err", err)
+		return
+	}
+	ev, ok := env.Message.(frame.Event)
+	if !ok {
+		c.s.log.Warn("dropping a message on the event stream", "opcode", h.Opcode.String())
+		return
+	}
+	select {
+	case c.events <- ev:
+	default:
+		c.s.log.Warn("dropping an event: the Events channel is full", "event", ev.EventType())
+	}
+}
+
+// shutdown runs on the reader goroutine once the connection has failed:
+// after the writer stops it fails every call still registered, then waits
+// for the heartbeat and closes done.
+func (c *Conn) shutdown() {
+	<-c.writerDone
+	cause := c.err
+	for i := range c.streams.chunks {
+		ch := c.streams.chunks[i].Load()
+		if ch == nil {
+			continue
+		}
+		for j := range ch {
+			cl := ch[j].Swap(nil)
+			if cl == nil {
+				continue
+			}
+			for {
+				st := cl.state.Load()
+				if st == stAbandonedUnsent || st == stAbandonedSent {
+					putCall(cl)
+					break
+				}
+				cl.err, cl.sent = cause, st == stSent
+				if cl.state.CompareAndSwap(st, stDone) {
+					cl.ready <- struct{}{}
+					break
+				}
+			}
+		}
+	}
+	c.qmu.Lock()
+	clear(c.queue)
+	c.queue = nil
+	c.qmu.Unlock()
+	c.rd.reasm.Reset()
+	<-c.hbDone
+	close(c.done)
+}
+
+// heartbeatLoop sends OPTIONS whenever nothing was read for a whole
+// interval, and ends the connection if it is not answered.
+func (c *Conn) heartbeatLoop() {
+	defer close(c.hbDone)
+	wait := c.timeout
+	if wait <= 0 {
+		wait = c.heartbeat
+	}
+	t := time.NewTimer(c.heartbeat)
+	defer t.Stop()
+	seen := c.reads.Load()
+	for {
+		select {
+		case <-c.dying:
+			return
+		case <-t.C:
+		}
+		if n := c.reads.Load(); n != seen {
+			seen = n
+			t.Reset(c.heartbeat)
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		_, err := c.Do(ctx, Request{Message: &frame.Options{}})
+		cancel()
+		var fe *frame.Error
+		if err != nil && !errors.As(err, &fe) {
+			if c.dead.Load() {
+				return
+			}
+			c.fail(fmt.Errorf("%w: heartbeat: %w", ErrConnectionLost, err))
+			return
+		}
+		seen = c.reads.Load()
+		t.Reset(c.heartbeat)
+	}
+}
