@@ -249,6 +249,11 @@ func (c *Conn) authenticate(ctx context.Context, class string) error {
 			}
 			return nil
 		case *frame.Error:
+			// Name the login too (auth's String methods carry no secrets):
+			// the server's message may name only its own principal.
+			if who, ok := c.s.authenticator.(fmt.Stringer); ok {
+				return fmt.Errorf("%s, login %s: %w", class, who, m)
+			}
 			return fmt.Errorf("%s: %w", class, m)
 		default:
 			return fmt.Errorf("%s: %w: AUTH_RESPONSE answered by %s", class, ErrProtocol, env.Message.Opcode())
