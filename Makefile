@@ -4,7 +4,7 @@ GO ?= go
 FUZZTIME ?= 20s
 BENCHCOUNT ?= 6
 
-.PHONY: help test unit lint fuzz bench tools-test quickstart
+.PHONY: help test unit lint fuzz bench bench-conn tools-test quickstart
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -31,6 +31,10 @@ fuzz: ## run every fuzz target of both modules for FUZZTIME each (CI: FUZZTIME=3
 
 bench: ## benchmarks with allocation counts
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./...
+
+bench-conn: ## one-connection round trips, cqlwire conn vs gocql (answering server; the real node too when running)
+	cd tools && for i in 1 2 3; do $(GO) test -run '^$$' -bench RoundTrip -benchmem -benchtime 700ms ./connbench/; done | tee $(CURDIR)/.cache/connbench.txt
+	cd tools && $(GO) run golang.org/x/perf/cmd/benchstat@latest -col /driver $(CURDIR)/.cache/connbench.txt
 
 # ---------------------------------------------------------------- local Cassandra
 # Node(s) of Apache Cassandra 5.0 on 127.0.0.N, started from Maven jars; see devcluster/README.md.
