@@ -33,7 +33,7 @@ bench: ## benchmarks with allocation counts
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./...
 
 bench-conn: ## one-connection round trips, cqlwire conn vs gocql (answering server; the real node too when running)
-	cd tools && for i in 1 2 3; do $(GO) test -run '^$$' -bench RoundTrip -benchmem -benchtime 700ms ./connbench/; done | tee $(CURDIR)/.cache/connbench.txt
+	mkdir -p $(CURDIR)/.cache && cd tools && for i in 1 2 3; do $(GO) test -run '^$$' -bench RoundTrip -benchmem -benchtime 700ms ./connbench/; done | tee $(CURDIR)/.cache/connbench.txt
 	cd tools && $(GO) run golang.org/x/perf/cmd/benchstat@latest -col /driver $(CURDIR)/.cache/connbench.txt
 
 # ---------------------------------------------------------------- local Cassandra
