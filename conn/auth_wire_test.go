@@ -59,10 +59,18 @@ type wireRecorder struct {
 }
 
 func (w *wireRecorder) Write(b []byte) (int, error) {
-	n, err := w.Conn.Write(b)
+	// Record first: the server may answer, and the test read the record,
+	// before Write returns.
 	w.mu.Lock()
-	w.out = append(w.out, b[:n]...)
+	start := len(w.out)
+	w.out = append(w.out, b...)
 	w.mu.Unlock()
+	n, err := w.Conn.Write(b)
+	if n < len(b) {
+		w.mu.Lock()
+		w.out = append(w.out[:start+n], w.out[start+len(b):]...)
+		w.mu.Unlock()
+	}
 	return n, err
 }
 

@@ -39,6 +39,7 @@ type Conn struct {
 	authClass   string
 
 	nc        net.Conn
+	raw       net.Conn // the TCP conn under nc; closing it cannot block (a TLS close_notify can, for 5 s)
 	rd        *frameReader
 	segmented bool
 	segw      segment.Writer   // writer goroutine only (handshake before)
@@ -122,7 +123,7 @@ func (c *Conn) fail(err error) {
 		c.err = err
 		c.dead.Store(true)
 		close(c.dying)
-		c.nc.Close()
+		c.raw.Close()
 		if errors.Is(err, ErrClosed) {
 			c.s.log.Debug("connection closed")
 		} else {

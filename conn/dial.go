@@ -76,7 +76,10 @@ func dialVersion(ctx context.Context, s *settings, v frame.Version) (*Conn, erro
 	}
 	// Blocking reads and writes of the handshake end with the context (its
 	// cause is set by then, so errors can name it).
-	stop := context.AfterFunc(dctx, func() { nc.SetDeadline(longAgo) })
+	// The callback uses raw, not nc: nc becomes the *tls.Conn below while the
+	// callback may already run. A deadline on the TCP conn interrupts TLS I/O too.
+	raw := nc
+	stop := context.AfterFunc(dctx, func() { raw.SetDeadline(longAgo) })
 	fail := func(op string, err error) (*Conn, error) {
 		stop()
 		nc.Close()
@@ -98,6 +101,7 @@ func dialVersion(ctx context.Context, s *settings, v frame.Version) (*Conn, erro
 		addr:      s.addr,
 		version:   v,
 		nc:        nc,
+		raw:       raw,
 		rd:        newFrameReader(nc, s.maxFrame),
 		decOpts:   frame.DecodeOptions{Limits: frame.Limits{MaxFrameSize: s.maxFrame}},
 		timeout:   s.timeout,
