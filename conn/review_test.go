@@ -1,19 +1,19 @@
 package conn
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	crand "crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"math/big"
-	"net"
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/big"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -149,7 +149,6 @@ func TestReviewCloseMidTraffic(t *testing.T) {
 		})
 	}
 }
-
 
 func reviewSelfSigned(t *testing.T) (*tls.Config, *x509.CertPool) {
 	t.Helper()
