@@ -506,7 +506,12 @@ func (c *Conn) heartbeatLoop() {
 			if c.dead.Load() {
 				return
 			}
-			c.fail(fmt.Errorf("%w: heartbeat: %w", ErrConnectionLost, err))
+			if errors.Is(err, context.DeadlineExceeded) {
+				err = fmt.Errorf("no answer to the heartbeat OPTIONS within %v: %w", wait, context.DeadlineExceeded)
+			} else {
+				err = fmt.Errorf("heartbeat OPTIONS failed: %v", errors.Unwrap(err))
+			}
+			c.fail(fmt.Errorf("%w: %w", ErrConnectionLost, err))
 			return
 		}
 		seen = c.reads.Load()
