@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"sync"
@@ -361,9 +362,14 @@ func (c *Conn) readLoop() {
 		var body []byte
 		h, body, err = c.rd.next()
 		if err != nil {
-			if errors.Is(err, ErrProtocol) {
+			switch {
+			case errors.Is(err, ErrProtocol):
 				err = fmt.Errorf("%w: %w", ErrConnectionLost, err)
-			} else {
+			case errors.Is(err, io.EOF):
+				err = fmt.Errorf("%w: the server closed the connection (%w)", ErrConnectionLost, err)
+			case errors.Is(err, io.ErrUnexpectedEOF):
+				err = fmt.Errorf("%w: the server closed the connection in the middle of an answer (%w)", ErrConnectionLost, err)
+			default:
 				err = fmt.Errorf("%w: read: %w", ErrConnectionLost, err)
 			}
 			break
