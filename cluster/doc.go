@@ -1,0 +1,34 @@
+// Package cluster is the top layer of the driver: what users import. It
+// holds the control connection, the topology watcher, schema metadata and
+// server events, and (later) the Session.
+//
+// # Topology watcher
+//
+// A [Watcher] keeps one control connection to one node: the first contact
+// point that answers, and after a failure any other known host (with
+// exponential backoff and jitter between rounds). On it the watcher reads
+// system.local and system.peers_v2 (system.peers on servers that answer
+// Invalid for peers_v2, i.e. before 4.0) and the replication of every
+// keyspace from system_schema.keyspaces, and REGISTERs for TOPOLOGY_CHANGE,
+// STATUS_CHANGE and SCHEMA_CHANGE events.
+//
+// Hosts are keyed by host_id: a known host_id with a new address is the
+// same host moving (HostMoved), not a removal and an addition. Events are
+// hints, not truth: any event arms a debounce window (Config.EventDebounce)
+// at the end of which the system tables are read again, once per burst;
+// the tables are also re-read every Config.RefreshInterval. STATUS_CHANGE
+// events additionally mark the host up or down at once (HostUp, HostDown).
+//
+// After every refresh the watcher builds a [pool.Ring] and a
+// [pool.Snapshot] and publishes it through an atomic pointer:
+// [Watcher.Snapshot] is a lock-free read for the request path.
+//
+// Addresses: a peer is reached at native_address:native_port (peers_v2) or
+// rpc_address:Config.Port (legacy peers); the control connection's own node
+// at the address dialled when it is an IP:port, else at its rpc_address and
+// rpc_port. Config.AddressTranslator maps every address a node reports (not
+// the addresses given as contact points) before use, for NAT.
+//
+// Layering: cluster may import query, pool, conn, auth, frame and types;
+// nothing in this module imports it.
+package cluster
