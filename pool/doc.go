@@ -13,8 +13,10 @@
 //     up/down state;
 //   - load-balancing policies (token-aware, DC-aware round robin, rack-aware).
 //
-// Only the token ring exists so far; the connection pools and the policies
-// come later.
+// The token ring and the per-host pools ([HostPool]: a few multiplexed
+// connections per host, least-busy pick without locks, replacement with
+// exponential backoff and jitter, up/down state) exist; the load-balancing
+// policies come later.
 //
 // The token ring is pure computation: no I/O, no goroutines, no locks. A
 // [Ring] is built once from the tokens the nodes report (system.local and
