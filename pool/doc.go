@@ -13,10 +13,11 @@
 //     up/down state;
 //   - load-balancing policies (token-aware, DC-aware round robin, rack-aware).
 //
-// The token ring and the per-host pools ([HostPool]: a few multiplexed
-// connections per host, least-busy pick without locks, replacement with
-// exponential backoff and jitter, up/down state) exist; the load-balancing
-// policies come later.
+// All three exist: the token ring; the per-host pools ([HostPool]: a few
+// multiplexed connections per host, least-busy pick without locks,
+// replacement with exponential backoff and jitter, up/down state); and the
+// policies ([Policy]: [NewTokenAware] over [NewDCAwareRoundRobin], rack
+// preference, [Filter]), which yield a [QueryPlan] of hosts to try.
 //
 // The token ring is pure computation: no I/O, no goroutines, no locks. A
 // [Ring] is built once from the tokens the nodes report (system.local and

@@ -1,0 +1,469 @@
+package pool
+
+import (
+	"iter"
+	"math/rand/v2"
+	"slices"
+	"sync/atomic"
+)
+
+// RoutingInfo is what a load-balancing policy knows about a request: the
+// keyspace and the partition it touches. Both may be empty (a request that
+// names no keyspace, or a statement without a routing key); policies then
+// fall back to plain load balancing.
+type RoutingInfo struct {
+	Keyspace string
+	// RoutingKey is the partition key's routing key (see AppendRoutingKey).
+	RoutingKey []byte
+	// Token, when not the zero Token, is the partition's token and takes
+	// precedence over RoutingKey (the caller computed it already).
+	Token Token
+}
+
+// ClusterView is what policies plan over: the current [Snapshot], the known
+// hosts grouped by data centre and rack, and a live host-state function. It
+// is built once per topology or schema change (the lists are immutable and
+// shared by every request); IsUp reads the caller's live state (typically
+// [HostPool.Up] of the host's pool) on every call.
+type ClusterView struct {
+	snap  *Snapshot
+	hosts []*Host
+	dcs   []string // in order of first appearance in hosts
+	byDC  map[string]*dcView
+	up    func(*Host) bool
+}
+
+type dcView struct {
+	hosts  []*Host
+	byRack map[string][]*Host
+}
+
+// NewClusterView builds a view. snap may be nil (no token-aware routing).
+// hosts are every known host, also those that own no tokens; nil means the
+// hosts of snap's ring. Duplicate pointers are dropped. up reports whether
+// a host can take requests; nil means every host is up. up is called
+// concurrently by every request and must be cheap and safe for concurrent
+// use.
+func NewClusterView(snap *Snapshot, hosts []*Host, up func(*Host) bool) *ClusterView {
+	if hosts == nil && snap != nil {
+		hosts = snap.Ring().Hosts()
+	}
+	v := &ClusterView{snap: snap, up: up, byDC: map[string]*dcView{}}
+	seen := make(map[*Host]bool, len(hosts))
+	for _, h := range hosts {
+		if h == nil || seen[h] {
+			continue
+		}
+		seen[h] = true
+		v.hosts = append(v.hosts, h)
+		d := v.byDC[h.Datacenter]
+		if d == nil {
+			d = &dcView{byRack: map[string][]*Host{}}
+			v.byDC[h.Datacenter] = d
+			v.dcs = append(v.dcs, h.Datacenter)
+		}
+		d.hosts = append(d.hosts, h)
+		d.byRack[h.Rack] = append(d.byRack[h.Rack], h)
+	}
+	return v
+}
+
+// Snapshot returns the view's snapshot (possibly nil).
+func (v *ClusterView) Snapshot() *Snapshot { return v.snap }
+
+// Hosts returns every host of the view. The slice is shared: do not modify
+// it.
+func (v *ClusterView) Hosts() []*Host { return v.hosts[:len(v.hosts):len(v.hosts)] }
+
+// Datacenters returns the data centres of the view's hosts, in the order of
+// their first host. The slice is shared: do not modify it.
+func (v *ClusterView) Datacenters() []string { return v.dcs[:len(v.dcs):len(v.dcs)] }
+
+// HostsIn returns the hosts of data centre dc. The slice is shared.
+func (v *ClusterView) HostsIn(dc string) []*Host {
+	if d := v.byDC[dc]; d != nil {
+		return d.hosts[:len(d.hosts):len(d.hosts)]
+	}
+	return nil
+}
+
+// HostsInRack returns the hosts of rack rack of data centre dc. The slice
+// is shared.
+func (v *ClusterView) HostsInRack(dc, rack string) []*Host {
+	if d := v.byDC[dc]; d != nil {
+		hs := d.byRack[rack]
+		return hs[:len(hs):len(hs)]
+	}
+	return nil
+}
+
+// IsUp reports whether h can take requests.
+func (v *ClusterView) IsUp(h *Host) bool { return v.up == nil || v.up(h) }
+
+// QueryPlan is the hosts to try for one request, in order. Next returns
+// the next host, or nil when the plan is exhausted. A plan is used by one
+// goroutine.
+type QueryPlan interface {
+	Next() *Host
+}
+
+// Policy is a load-balancing policy: for each request, a query plan. A
+// plan is lazy: the caller takes hosts until one answers, so a policy
+// should do the least work it can before returning the first host. A plan
+// returns each host at most once and only hosts the view reports up. Plan
+// is called concurrently.
+//
+// The plans of this package cost one allocation (the plan) however they are
+// nested, and their first host costs a replica lookup and a few IsUp calls.
+type Policy interface {
+	Plan(req RoutingInfo, view *ClusterView) QueryPlan
+}
+
+// PolicyFunc adapts a function to Policy.
+type PolicyFunc func(req RoutingInfo, view *ClusterView) QueryPlan
+
+// Plan calls f.
+func (f PolicyFunc) Plan(req RoutingInfo, view *ClusterView) QueryPlan { return f(req, view) }
+
+// SlicePlan is a QueryPlan over a fixed list (for policies written as a
+// list, and for tests). It returns the hosts in order, skipping nil ones.
+type SlicePlan []*Host
+
+// Next implements QueryPlan.
+func (s *SlicePlan) Next() *Host {
+	for len(*s) > 0 {
+		h := (*s)[0]
+		*s = (*s)[1:]
+		if h != nil {
+			return h
+		}
+	}
+	return nil
+}
+
+// Hosts ranges over the rest of a plan. (Ranging over a function costs the
+// caller two allocations; a loop over Next costs none.)
+func Hosts(q QueryPlan) iter.Seq[*Host] {
+	return func(yield func(*Host) bool) {
+		for h := q.Next(); h != nil; h = q.Next() {
+			if !yield(h) {
+				return
+			}
+		}
+	}
+}
+
+// Locality is the local data centre and rack of a client. An empty
+// Datacenter treats every data centre as local; an empty Rack disables rack
+// preference.
+type Locality struct {
+	Datacenter string
+	Rack       string
+}
+
+// localityer is implemented by policies that know the client's locality,
+// so that a wrapping TokenAware can default to it.
+type localityer interface{ locality() Locality }
+
+// DCAwareOptions configure NewDCAwareRoundRobin.
+type DCAwareOptions struct {
+	Locality
+	// RemoteHostsPerDC is how many up hosts of each remote data centre a
+	// plan returns after every local host; 0 (the default) returns none.
+	// Remote data centres come in the view's order.
+	RemoteHostsPerDC int
+}
+
+// DCAwareRoundRobin returns the up hosts of the local data centre in an
+// order that rotates by one on every plan (the local rack's hosts first
+// when a rack is configured), then, if enabled, up to RemoteHostsPerDC up
+// hosts of each remote data centre, also rotating.
+type DCAwareRoundRobin struct {
+	opts DCAwareOptions
+	next atomic.Uint64
+}
+
+// NewDCAwareRoundRobin returns a DC-aware round-robin policy.
+func NewDCAwareRoundRobin(opts DCAwareOptions) *DCAwareRoundRobin {
+	return &DCAwareRoundRobin{opts: opts}
+}
+
+func (p *DCAwareRoundRobin) locality() Locality { return p.opts.Locality }
+
+// Plan implements Policy.
+func (p *DCAwareRoundRobin) Plan(_ RoutingInfo, v *ClusterView) QueryPlan {
+	q := &dcPlan{}
+	q.init(p, v, nil)
+	return q
+}
+
+// dcPlan walks a sequence of host lists: the local rack, the rest of the
+// local DC, then each remote DC with a limit.
+type dcPlan struct {
+	p     *DCAwareRoundRobin
+	v     *ClusterView
+	skip  []*Host // already returned by a wrapper
+	start uint64  // rotation
+	stage int
+	dc    int // next remote DC index
+
+	list    []*Host
+	off, i  int
+	limit   int // 0: none
+	got     int
+	notRack string
+}
+
+func (q *dcPlan) init(p *DCAwareRoundRobin, v *ClusterView, skip []*Host) {
+	*q = dcPlan{p: p, v: v, skip: skip, start: p.next.Add(1) - 1}
+}
+
+const (
+	stageLocalRack = iota
+	stageLocalDC
+	stageRemote
+	stageDone
+)
+
+// Next implements QueryPlan.
+func (q *dcPlan) Next() *Host {
+	for {
+		for q.i < len(q.list) && (q.limit == 0 || q.got < q.limit) {
+			h := q.list[(q.off+q.i)%len(q.list)]
+			q.i++
+			if (q.notRack != "" && h.Rack == q.notRack) || slices.Contains(q.skip, h) || !q.v.IsUp(h) {
+				continue
+			}
+			q.got++
+			return h
+		}
+		if !q.nextList() {
+			return nil
+		}
+	}
+}
+
+func (q *dcPlan) set(list []*Host, notRack string, limit int) {
+	q.list, q.notRack, q.limit, q.i, q.got = list, notRack, limit, 0, 0
+	if len(list) > 0 {
+		q.off = int(q.start % uint64(len(list)))
+	}
+}
+
+func (q *dcPlan) nextList() bool {
+	loc := q.p.opts.Locality
+	for {
+		switch q.stage {
+		case stageLocalRack:
+			q.stage = stageLocalDC
+			if loc.Datacenter == "" {
+				q.set(q.v.hosts, "", 0)
+				q.stage = stageDone
+				return true
+			}
+			if d := q.v.byDC[loc.Datacenter]; d != nil && loc.Rack != "" {
+				q.set(d.byRack[loc.Rack], "", 0)
+				return true
+			}
+		case stageLocalDC:
+			q.stage = stageRemote
+			if d := q.v.byDC[loc.Datacenter]; d != nil {
+				q.set(d.hosts, loc.Rack, 0)
+				return true
+			}
+		case stageRemote:
+			n := q.p.opts.RemoteHostsPerDC
+			for n > 0 && q.dc < len(q.v.dcs) {
+				dc := q.v.dcs[q.dc]
+				q.dc++
+				if dc != loc.Datacenter {
+					q.set(q.v.byDC[dc].hosts, "", n)
+					return true
+				}
+			}
+			q.stage = stageDone
+		default:
+			q.list = nil
+			return false
+		}
+	}
+}
+
+// TokenAwareOptions configure NewTokenAware.
+type TokenAwareOptions struct {
+	// Locality: replicas of the local data centre (and of the local rack
+	// first, when set) come before the child's plan. The zero value takes
+	// the child's locality when the child is a DCAwareRoundRobin (or a
+	// policy of this package wrapping one).
+	Locality
+	// InOrder returns the replicas in ring order (primary replica first)
+	// instead of shuffling them.
+	InOrder bool
+	// IntN returns a random int in [0, n) for the shuffle; nil uses
+	// math/rand/v2's IntN. It is called concurrently.
+	IntN func(n int) int
+}
+
+// TokenAware returns the up replicas of the request's partition in the
+// local data centre first (local rack first if configured; shuffled or in
+// ring order), then the child's plan without those replicas. Requests
+// without a keyspace or routing key, or whose keyspace the snapshot does
+// not know, get the child's plan. The replicas' state is read when the plan
+// is made; the child's hosts' when they are reached.
+type TokenAware struct {
+	child Policy
+	opts  TokenAwareOptions
+	dca   *DCAwareRoundRobin // child, when it is one: planned inside the same allocation
+}
+
+// NewTokenAware wraps child.
+func NewTokenAware(child Policy, opts TokenAwareOptions) *TokenAware {
+	if opts.Locality == (Locality{}) {
+		if l, ok := child.(localityer); ok {
+			opts.Locality = l.locality()
+		}
+	}
+	if opts.IntN == nil {
+		opts.IntN = rand.IntN
+	}
+	t := &TokenAware{child: child, opts: opts}
+	t.dca, _ = child.(*DCAwareRoundRobin)
+	return t
+}
+
+func (t *TokenAware) locality() Locality { return t.opts.Locality }
+
+type tokenPlan struct {
+	t       *TokenAware
+	req     RoutingInfo
+	v       *ClusterView
+	buf     [8]*Host
+	reps    []*Host
+	i       int
+	started bool
+	dc      dcPlan    // the child, when it is a DCAwareRoundRobin
+	child   QueryPlan // otherwise, made when the replicas are exhausted
+}
+
+// Plan implements Policy.
+func (t *TokenAware) Plan(req RoutingInfo, v *ClusterView) QueryPlan {
+	q := &tokenPlan{t: t, req: req, v: v}
+	q.reps = t.replicas(q.buf[:0], req, v)
+	return q
+}
+
+// Next implements QueryPlan.
+func (q *tokenPlan) Next() *Host {
+	if q.i < len(q.reps) {
+		q.i++
+		return q.reps[q.i-1]
+	}
+	if !q.started {
+		q.started = true
+		if q.t.dca != nil {
+			q.dc.init(q.t.dca, q.v, q.reps)
+		} else {
+			q.child = q.t.child.Plan(q.req, q.v)
+		}
+	}
+	if q.child == nil {
+		return q.dc.Next()
+	}
+	for {
+		h := q.child.Next()
+		if h == nil || !slices.Contains(q.reps, h) {
+			return h
+		}
+	}
+}
+
+// replicas appends to dst the up local replicas of req, in plan order.
+func (t *TokenAware) replicas(dst []*Host, req RoutingInfo, v *ClusterView) []*Host {
+	s := v.snap
+	if s == nil || req.Keyspace == "" {
+		return dst
+	}
+	var all []*Host
+	if req.Token != (Token{}) {
+		all = s.Replicas(req.Keyspace, req.Token)
+	} else if req.RoutingKey != nil {
+		all = s.ReplicasOfKey(req.Keyspace, req.RoutingKey)
+	}
+	loc := t.opts.Locality
+	rackN := 0
+	if loc.Datacenter != "" && loc.Rack != "" {
+		for _, h := range all {
+			if h.Datacenter == loc.Datacenter && h.Rack == loc.Rack && v.IsUp(h) {
+				dst = append(dst, h)
+			}
+		}
+		rackN = len(dst)
+	}
+	for _, h := range all {
+		if loc.Datacenter != "" && h.Datacenter != loc.Datacenter {
+			continue
+		}
+		if rackN > 0 && h.Rack == loc.Rack {
+			continue
+		}
+		if v.IsUp(h) {
+			dst = append(dst, h)
+		}
+	}
+	if !t.opts.InOrder {
+		shuffle(dst[:rackN], t.opts.IntN)
+		shuffle(dst[rackN:], t.opts.IntN)
+	}
+	return dst
+}
+
+func shuffle(hs []*Host, intN func(int) int) {
+	for i := len(hs) - 1; i > 0; i-- {
+		j := intN(i + 1)
+		hs[i], hs[j] = hs[j], hs[i]
+	}
+}
+
+// Filter wraps a policy so that its plans contain only hosts keep accepts
+// (e.g. an allow-list of data centres). keep must be safe for concurrent
+// use and must not depend on anything but the host. Put Filter outermost
+// (Filter(TokenAware(...))), so that the replicas are filtered too.
+//
+// The child plans over a derived view holding only the kept hosts; the
+// derived view is built once per ClusterView and cached.
+func Filter(child Policy, keep func(*Host) bool) Policy {
+	return &filter{child: child, keep: keep}
+}
+
+type filter struct {
+	child Policy
+	keep  func(*Host) bool
+	cache atomic.Pointer[filterCache]
+}
+
+type filterCache struct{ src, view *ClusterView }
+
+func (f *filter) locality() Locality {
+	if l, ok := f.child.(localityer); ok {
+		return l.locality()
+	}
+	return Locality{}
+}
+
+// Plan implements Policy.
+func (f *filter) Plan(req RoutingInfo, v *ClusterView) QueryPlan {
+	c := f.cache.Load()
+	if c == nil || c.src != v {
+		kept := make([]*Host, 0, len(v.hosts))
+		for _, h := range v.hosts {
+			if f.keep(h) {
+				kept = append(kept, h)
+			}
+		}
+		keep := f.keep
+		derived := NewClusterView(v.snap, kept, func(h *Host) bool { return keep(h) && v.IsUp(h) })
+		c = &filterCache{src: v, view: derived}
+		f.cache.Store(c)
+	}
+	return f.child.Plan(req, c.view)
+}
