@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/cqlwire/cqlwire/frame"
 )
 
 func TestRandomPartitionerKnownAnswers(t *testing.T) {
@@ -165,5 +167,39 @@ func TestAppendRoutingKey(t *testing.T) {
 	a, b := []byte("part one"), []byte("part two")
 	if n := testing.AllocsPerRun(100, func() { buf, _ = AppendRoutingKey(buf[:0], a, b) }); n != 0 {
 		t.Errorf("AppendRoutingKey allocates %v times", n)
+	}
+}
+
+func TestAppendPreparedRoutingKey(t *testing.T) {
+	k1, k2 := []byte{0, 0, 0, 7}, []byte("ab")
+	values := []frame.Value{{Bytes: []byte("not a key")}, {Bytes: k2}, {Bytes: k1}}
+	single, err := AppendPreparedRoutingKey(nil, []uint16{2}, values)
+	if err != nil || !bytes.Equal(single, k1) {
+		t.Errorf("single: %x, %v", single, err)
+	}
+	// Composite: in partition key order (index 2, then 1), each with its
+	// length and a 0x00, exactly as AppendRoutingKey builds it.
+	got, err := AppendPreparedRoutingKey(nil, []uint16{2, 1}, values)
+	want, _ := AppendRoutingKey(nil, k1, k2)
+	if err != nil || !bytes.Equal(got, want) || !bytes.Equal(got, []byte{0, 4, 0, 0, 0, 7, 0, 0, 2, 'a', 'b', 0}) {
+		t.Errorf("composite: %x, %v; want %x", got, err, want)
+	}
+	for name, c := range map[string]struct {
+		idx    []uint16
+		values []frame.Value
+		text   string
+	}{
+		"no indexes":   {nil, values, "no partition key indexes"},
+		"out of range": {[]uint16{3}, values, "index 3"},
+		"null":         {[]uint16{0}, []frame.Value{{}}, "null"},
+		"unset":        {[]uint16{0}, []frame.Value{frame.UnsetValue}, "unset"},
+	} {
+		if _, err := AppendPreparedRoutingKey(nil, c.idx, c.values); err == nil || !strings.Contains(err.Error(), c.text) {
+			t.Errorf("%s: got %v, want an error mentioning %q", name, err, c.text)
+		}
+	}
+	buf := make([]byte, 0, 64)
+	if n := testing.AllocsPerRun(100, func() { _, _ = AppendPreparedRoutingKey(buf[:0], []uint16{2, 1}, values) }); n != 0 {
+		t.Errorf("%v allocations with room in dst, want 0", n)
 	}
 }
