@@ -16,6 +16,10 @@ usage: devcluster/cluster.sh COMMAND [ARGS]
                       RF min(N,3) and check system.peers_v2 on every node. --mtls: TLS
                       connections must present a client certificate (plain ones still work)
   stop                stop the nodes started here (recorded pids): SIGTERM, then SIGKILL
+  stop-node N         stop only node N of the running nodes (its recorded pid: SIGTERM, wait,
+                      SIGKILL after CQLWIRE_STOP_TIMEOUT); its data is kept
+  start-node N        start node N again with its existing data (same set-up as the last
+                      start) and wait until it accepts a CQL login
   clean               stop, then delete the run directory (data, logs, certificates)
   status              show each node: address, pid, state, resident memory
   env                 print `export CQLWIRE_...` lines for the running nodes (eval-able)
@@ -286,10 +290,17 @@ show_log_tail() { # n
 	done
 }
 
-# Called when a start fails: show why, then stop every node of this run dir.
+# Called when a start fails: show why, then stop every node of this run dir
+# (start-node: only the node it started; the others keep running).
+ONLY_NODE=""
 start_failed() { # n message
 	log "error: $2"
 	show_log_tail "$1"
+	if [ -n "$ONLY_NODE" ]; then
+		log "stopping node$ONLY_NODE"
+		stop_node_quietly "$ONLY_NODE" >&2 || true
+		exit 1
+	fi
 	log "stopping the nodes started so far"
 	cmd_stop >&2 || true
 	exit 1
@@ -508,6 +519,69 @@ cmd_stop() {
 	log "stopped"
 }
 
+# stop_node_quietly n: SIGTERM to node n's recorded pid, wait for it to exit (SIGKILL
+# after STOP_TIMEOUT), forget the pid. Returns 1 if node n is not running.
+stop_node_quietly() { # n
+	local n=$1 pid deadline
+	pid=$(node_pid "$n") || return 1
+	kill -TERM "$pid" 2>/dev/null || true
+	deadline=$(($(date +%s) + STOP_TIMEOUT))
+	while pid_alive "$pid"; do
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			log "node$n (pid $pid) still running after ${STOP_TIMEOUT}s; sending SIGKILL"
+			kill -KILL "$pid" 2>/dev/null || true
+			sleep 2
+			pid_alive "$pid" && die "pid $pid survived SIGKILL"
+			break
+		fi
+		sleep 0.2
+	done
+	rm -f "$(node_dir "$n")/pid"
+}
+
+node_number() { # arg: validates a node number of the recorded set-up, prints it
+	[[ ${1:-} =~ ^[1-9]$ ]] || die "a node number 1..$MAX_NODES is required, not '${1:-}'"
+	[ -d "$(node_dir "$1")" ] || die "node$1 has no folder in $RUN_DIR (start the nodes first: make cassandra-cluster)"
+	echo "$1"
+}
+
+cmd_stop_node() { # n
+	local n t0 pid
+	n=$(node_number "${1:-}")
+	pid=$(node_pid "$n") || die "node$n ($(node_addr "$n")) is not running"
+	t0=$(now_ms)
+	log "stopping node$n $(node_addr "$n") (pid $pid)"
+	stop_node_quietly "$n"
+	log "node$n stopped in $(secs_since "$t0") s (data kept; start it again: cluster.sh start-node $n)"
+}
+
+cmd_start_node() { # n
+	local n t0 count pid
+	n=$(node_number "${1:-}")
+	[ -f "$RUN_DIR/topology" ] || die "no recorded set-up in $RUN_DIR/topology (start the nodes first: make cassandra-cluster)"
+	count=$(sed -n 's/^nodes=//p' "$RUN_DIR/topology")
+	[[ $count =~ ^[1-9]$ ]] && [ "$n" -le "$count" ] || die "node$n is not part of the recorded set-up (nodes=$count)"
+	[ "$(sed -n 's/^version=//p' "$RUN_DIR/topology")" = "$CASSANDRA_VERSION" ] ||
+		die "node$n's data is from another Cassandra version; restart the whole set-up (make cassandra-cluster)"
+	CLIENT_AUTH=$(sed -n 's/^client_auth=//p' "$RUN_DIR/topology")
+	[ "$CLIENT_AUTH" = true ] || CLIENT_AUTH=false
+	if pid=$(node_pid "$n"); then
+		log "node$n $(node_addr "$n") already running (pid $pid)"
+		return 0
+	fi
+	find_java
+	need python3 "waiting for the node (devcluster/cql.py)"
+	need setsid "starting the node in the background"
+	cmd_fetch
+	ensure_tls "$count"
+	ONLY_NODE=$n
+	write_node_config "$n" "$count"
+	t0=$(now_ms)
+	launch_node "$n"
+	wait_node "$n" "$t0"
+	ONLY_NODE=""
+}
+
 cmd_clean() {
 	cmd_stop
 	if [ -d "$RUN_DIR" ]; then
@@ -553,6 +627,8 @@ main() {
 	case "$cmd" in
 	start) cmd_start "$@" ;;
 	stop) cmd_stop ;;
+	stop-node) cmd_stop_node "$@" ;;
+	start-node) cmd_start_node "$@" ;;
 	clean) cmd_clean ;;
 	status) cmd_status ;;
 	env) cmd_env ;;
