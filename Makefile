@@ -22,7 +22,7 @@ lint: ## gofmt and go vet, both modules
 	$(GO) vet ./...
 	@if [ -f tools/go.mod ]; then cd tools && $(GO) vet ./...; fi
 
-fuzz: ## run every fuzz target of both modules for FUZZTIME each (CI: FUZZTIME=3s)
+fuzz: ## run every fuzz target of both modules for FUZZTIME each (a duration, or a count such as 50000x as CI uses)
 	@set -e; for mod in . tools; do ( cd $$mod; \
 	  for pkg in $$($(GO) list ./...); do \
 	    for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
