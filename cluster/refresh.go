@@ -229,6 +229,13 @@ func (w *Watcher) refresh(ctx context.Context, c *conn.Conn) error {
 		keyspaces[name] = rep
 	}
 
+	// Schema metadata: a failure is logged and the previous schema kept.
+	if s, err := readSchema(ctx, c, keyspaces); err != nil {
+		w.log.Warn("cluster: schema metadata", "err", err)
+	} else {
+		w.schema.Store(s)
+	}
+
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.apply(nodes, keyspaces)

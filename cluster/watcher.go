@@ -133,6 +133,8 @@ type Watcher struct {
 
 	ctl  atomic.Pointer[conn.Conn]
 	snap atomic.Pointer[pool.Snapshot]
+	// schema is the metadata of the last successful refresh; see schema.go.
+	schema atomic.Pointer[Schema]
 
 	refreshMu sync.Mutex // serializes refreshes
 	mu        sync.Mutex // guards the fields below
