@@ -23,6 +23,15 @@
 // [pool.Snapshot] and publishes it through an atomic pointer:
 // [Watcher.Snapshot] is a lock-free read for the request path.
 //
+// # Schema metadata
+//
+// Each refresh also reads system_schema.types, tables and columns into an
+// immutable [Schema] (keyspaces with their replication, user types, and
+// tables with partition key, clustering columns and their order, and every
+// column's type, vector<float, n> included), published like the snapshot:
+// [Watcher.Schema] is a lock-free read. If the schema cannot be read the
+// previous one stays and a warning is logged.
+//
 // Addresses: a peer is reached at native_address:native_port (peers_v2) or
 // rpc_address:Config.Port (legacy peers); the control connection's own node
 // at the address dialled when it is an IP:port, else at its rpc_address and
