@@ -93,3 +93,29 @@ func TestRealSingleNode(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestRealHostNameContactPoint starts the watcher from a host name: it is
+// resolved by the dialer, and the node is then known by the address it
+// reports (rpc_address), under its host_id.
+func TestRealHostNameContactPoint(t *testing.T) {
+	env := testenv.Require(t)
+	if env.Hosts[0] != "127.0.0.1" {
+		t.Skipf("needs the node on 127.0.0.1 (localhost), have %s", env.Hosts[0])
+	}
+	ccfg := &conn.Config{Authenticator: auth.Plain{Username: env.Username, Password: auth.Secret(env.Password)},
+		Timeout: 60 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	w, err := Start(ctx, Config{ContactPoints: []string{fmt.Sprintf("localhost:%d", env.Port)}, Conn: ccfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	hosts := w.Hosts()
+	if len(hosts) != 1 || !hosts[0].Control {
+		t.Fatalf("hosts %+v, want the one node as the control host", hosts)
+	}
+	if got := hosts[0].Addr.Addr().String(); got != "127.0.0.1" || int(hosts[0].Addr.Port()) != env.Port {
+		t.Errorf("node known at %v, want 127.0.0.1:%d (the address it reports)", hosts[0].Addr, env.Port)
+	}
+}
