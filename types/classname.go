@@ -57,36 +57,19 @@ var classByKind = map[Kind]string{
 // Only Custom types carry a Class in the result; [ReadOption] sets Class on
 // the type it returns so that re-encoding keeps the bytes received.
 func ParseClassName(s string) (*Type, error) {
-	p := classParser{s: s}
+	p := classParser{scanner{s: s, newErr: classNameError}}
 	t := p.parseType(0)
-	if p.err == nil {
-		p.skipSpace()
-		if p.pos != len(p.s) {
-			p.fail(errors.New("unexpected characters after the type"))
-		}
-	}
+	p.end()
 	if p.err != nil {
 		return nil, p.err
 	}
 	return t, nil
 }
 
-type classParser struct {
-	s   string
-	pos int
-	err error
-}
+type classParser struct{ scanner }
 
-func (p *classParser) fail(err error) {
-	if p.err == nil {
-		p.err = &ClassNameError{Class: p.s, Offset: p.pos, Err: err}
-	}
-}
-
-func (p *classParser) skipSpace() {
-	for p.pos < len(p.s) && (p.s[p.pos] == ' ' || p.s[p.pos] == '\t' || p.s[p.pos] == '\n' || p.s[p.pos] == '\r') {
-		p.pos++
-	}
+func classNameError(s string, offset int, err error) error {
+	return &ClassNameError{Class: s, Offset: offset, Err: err}
 }
 
 // isIdentByte matches the characters Cassandra's TypeParser allows in names.
@@ -102,26 +85,6 @@ func (p *classParser) ident() string {
 		p.pos++
 	}
 	return p.s[start:p.pos]
-}
-
-// expect consumes c (after optional spaces) or fails.
-func (p *classParser) expect(c byte) bool {
-	if p.err != nil {
-		return false
-	}
-	p.skipSpace()
-	if p.pos >= len(p.s) || p.s[p.pos] != c {
-		p.fail(fmt.Errorf("expected %q", c))
-		return false
-	}
-	p.pos++
-	return true
-}
-
-// peek reports whether the next non-space byte is c, without consuming it.
-func (p *classParser) peek(c byte) bool {
-	p.skipSpace()
-	return p.pos < len(p.s) && p.s[p.pos] == c
 }
 
 func (p *classParser) parseType(depth int) *Type {

@@ -47,14 +47,9 @@ var kindByCQLName = map[string]Kind{
 // regard to case. Errors are *[CQLTypeError]; nesting is bounded by
 // [MaxDepth].
 func ParseCQLType(s string, udts func(name string) *Type) (*Type, error) {
-	p := cqlParser{s: s, udts: udts}
+	p := cqlParser{scanner: scanner{s: s, newErr: cqlTypeError}, udts: udts}
 	t := p.parseType(0)
-	if p.err == nil {
-		p.skipSpace()
-		if p.pos != len(p.s) {
-			p.fail(errors.New("unexpected characters after the type"))
-		}
-	}
+	p.end()
 	if p.err != nil {
 		return nil, p.err
 	}
@@ -62,22 +57,12 @@ func ParseCQLType(s string, udts func(name string) *Type) (*Type, error) {
 }
 
 type cqlParser struct {
-	s    string
-	pos  int
-	err  error
+	scanner
 	udts func(string) *Type
 }
 
-func (p *cqlParser) fail(err error) {
-	if p.err == nil {
-		p.err = &CQLTypeError{Name: p.s, Offset: p.pos, Err: err}
-	}
-}
-
-func (p *cqlParser) skipSpace() {
-	for p.pos < len(p.s) && (p.s[p.pos] == ' ' || p.s[p.pos] == '\t' || p.s[p.pos] == '\n' || p.s[p.pos] == '\r') {
-		p.pos++
-	}
+func cqlTypeError(s string, offset int, err error) error {
+	return &CQLTypeError{Name: s, Offset: offset, Err: err}
 }
 
 func isCQLIdentByte(c byte, first bool) bool {
@@ -90,24 +75,6 @@ func (p *cqlParser) ident() string {
 		p.pos++
 	}
 	return p.s[start:p.pos]
-}
-
-func (p *cqlParser) expect(c byte) bool {
-	if p.err != nil {
-		return false
-	}
-	p.skipSpace()
-	if p.pos >= len(p.s) || p.s[p.pos] != c {
-		p.fail(fmt.Errorf("expected %q", c))
-		return false
-	}
-	p.pos++
-	return true
-}
-
-func (p *cqlParser) peek(c byte) bool {
-	p.skipSpace()
-	return p.pos < len(p.s) && p.s[p.pos] == c
 }
 
 // quoted reads a string delimited by q, where qq stands for one q.
