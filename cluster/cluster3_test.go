@@ -158,7 +158,7 @@ func startWatcher(t *testing.T, env testenv.Env, onEvent func(HostEvent)) *Watch
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	w, err := Start(ctx, Config{ContactPoints: env.Addrs()[:1], Conn: cluster3Conn(env),
+	w, err := StartWatcher(ctx, WatcherConfig{ContactPoints: env.Addrs()[:1], Conn: cluster3Conn(env),
 		EventDebounce: 100 * time.Millisecond, ReconnectMax: time.Second, OnHostEvent: onEvent})
 	if err != nil {
 		t.Fatal(err)

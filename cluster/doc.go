@@ -14,9 +14,9 @@
 //
 // Hosts are keyed by host_id: a known host_id with a new address is the
 // same host moving (HostMoved), not a removal and an addition. Events are
-// hints, not truth: any event arms a debounce window (Config.EventDebounce)
+// hints, not truth: any event arms a debounce window (WatcherConfig.EventDebounce)
 // at the end of which the system tables are read again, once per burst;
-// the tables are also re-read every Config.RefreshInterval. STATUS_CHANGE
+// the tables are also re-read every WatcherConfig.RefreshInterval. STATUS_CHANGE
 // events additionally mark the host up or down at once (HostUp, HostDown).
 //
 // After every refresh the watcher builds a [pool.Ring] and a
@@ -33,9 +33,9 @@
 // previous one stays and a warning is logged.
 //
 // Addresses: a peer is reached at native_address:native_port (peers_v2) or
-// rpc_address:Config.Port (legacy peers); the control connection's own node
+// rpc_address:WatcherConfig.Port (legacy peers); the control connection's own node
 // at the address dialled when it is an IP:port, else at its rpc_address and
-// rpc_port. Config.AddressTranslator maps every address a node reports (not
+// rpc_port. WatcherConfig.AddressTranslator maps every address a node reports (not
 // the addresses given as contact points) before use, for NAT.
 //
 // Layering: cluster may import query, pool, conn, auth, frame and types;

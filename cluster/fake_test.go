@@ -159,7 +159,7 @@ func (l *eventLog) take() []HostEvent {
 	return e
 }
 
-func startFake(t *testing.T, f *fakeCluster, cfg Config) (*testserver.Server, *Watcher) {
+func startFake(t *testing.T, f *fakeCluster, cfg WatcherConfig) (*testserver.Server, *Watcher) {
 	t.Helper()
 	var h testserver.Handler
 	srv, err := testserver.Start(testserver.Options{Handler: func(r *testserver.Request) testserver.Reply { return h(r) }, Logf: t.Logf})
@@ -175,7 +175,7 @@ func startFake(t *testing.T, f *fakeCluster, cfg Config) (*testserver.Server, *W
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	w, err := Start(ctx, cfg)
+	w, err := StartWatcher(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestFakeDiscoveryAndSnapshot(t *testing.T) {
 	f := &fakeCluster{}
 	f.setPeers(fakePeer{peerID, netip.MustParseAddr("127.0.0.2"), []string{"100"}})
 	var log eventLog
-	_, w := startFake(t, f, Config{OnHostEvent: log.add, RefreshInterval: -1})
+	_, w := startFake(t, f, WatcherConfig{OnHostEvent: log.add, RefreshInterval: -1})
 	hosts := w.Hosts()
 	if len(hosts) != 2 {
 		t.Fatalf("hosts %+v", hosts)
@@ -243,7 +243,7 @@ func TestFakeDiscoveryAndSnapshot(t *testing.T) {
 func TestFakeLegacyPeers(t *testing.T) {
 	f := &fakeCluster{noV2: true}
 	f.setPeers(fakePeer{peerID, netip.MustParseAddr("127.0.0.2"), []string{"100"}})
-	_, w := startFake(t, f, Config{Port: 1, RefreshInterval: -1})
+	_, w := startFake(t, f, WatcherConfig{Port: 1, RefreshInterval: -1})
 	if f.peersV1.Load() == 0 {
 		t.Error("system.peers never read")
 	}
@@ -272,7 +272,7 @@ func TestFakeLegacyPeers(t *testing.T) {
 // window causes exactly one refresh of the system tables.
 func TestFakeEventBurstOneRefresh(t *testing.T) {
 	f := &fakeCluster{}
-	srv, w := startFake(t, f, Config{RefreshInterval: -1, EventDebounce: 200 * time.Millisecond})
+	srv, w := startFake(t, f, WatcherConfig{RefreshInterval: -1, EventDebounce: 200 * time.Millisecond})
 	before := f.localQueries.Load()
 	for i := range 100 {
 		ev := frame.Event(&frame.SchemaChangeEvent{SchemaChange: frame.SchemaChange{ChangeType: frame.SchemaCreated, Target: frame.TargetKeyspace, Keyspace: "k"}})
@@ -295,7 +295,7 @@ func TestFakeHostMoves(t *testing.T) {
 	f := &fakeCluster{}
 	f.setPeers(fakePeer{peerID, netip.MustParseAddr("127.0.0.2"), []string{"100"}})
 	var log eventLog
-	_, w := startFake(t, f, Config{OnHostEvent: log.add, RefreshInterval: -1})
+	_, w := startFake(t, f, WatcherConfig{OnHostEvent: log.add, RefreshInterval: -1})
 	log.take()
 	before := w.Snapshot().Replicas("ks1", pool.Murmur3(50))[0]
 	f.setPeers(fakePeer{peerID, netip.MustParseAddr("127.0.0.5"), []string{"100"}})
@@ -324,7 +324,7 @@ func TestFakeStatusEvents(t *testing.T) {
 	f := &fakeCluster{}
 	f.setPeers(fakePeer{peerID, netip.MustParseAddr("127.0.0.2"), []string{"100"}})
 	var log eventLog
-	srv, _ := startFake(t, f, Config{OnHostEvent: log.add, RefreshInterval: -1,
+	srv, _ := startFake(t, f, WatcherConfig{OnHostEvent: log.add, RefreshInterval: -1,
 		AddressTranslator: func(a netip.AddrPort) netip.AddrPort { return netip.AddrPortFrom(a.Addr(), 1) }})
 	log.take()
 	srv.Broadcast(&frame.StatusChange{Change: frame.StatusDown, Address: netip.MustParseAddrPort("127.0.0.2:9042")})
@@ -341,7 +341,7 @@ func TestFakeStatusEvents(t *testing.T) {
 func TestFakeReconnect(t *testing.T) {
 	f := &fakeCluster{}
 	f.setPeers(fakePeer{peerID, netip.MustParseAddr("127.0.0.2"), []string{"100"}})
-	srv, w := startFake(t, f, Config{RefreshInterval: -1, ReconnectMin: 10 * time.Millisecond, ReconnectMax: 50 * time.Millisecond})
+	srv, w := startFake(t, f, WatcherConfig{RefreshInterval: -1, ReconnectMin: 10 * time.Millisecond, ReconnectMax: 50 * time.Millisecond})
 	before := f.localQueries.Load()
 	if srv.KillConnections() == 0 {
 		t.Fatal("no connection killed")
@@ -372,7 +372,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 			t.Skip("port reuse:", err)
 		}
 		defer srv.Close()
-		w, err := Start(context.Background(), Config{ContactPoints: []string{srv.Addr()}, ReconnectMin: 10 * time.Millisecond})
+		w, err := StartWatcher(context.Background(), WatcherConfig{ContactPoints: []string{srv.Addr()}, ReconnectMin: 10 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,7 @@ func TestRealSingleNode(t *testing.T) {
 		Timeout: 60 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	w, err := Start(ctx, Config{ContactPoints: env.Addrs()[:1], Conn: ccfg, EventDebounce: 100 * time.Millisecond})
+	w, err := StartWatcher(ctx, WatcherConfig{ContactPoints: env.Addrs()[:1], Conn: ccfg, EventDebounce: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestRealHostNameContactPoint(t *testing.T) {
 		Timeout: 60 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	w, err := Start(ctx, Config{ContactPoints: []string{fmt.Sprintf("localhost:%d", env.Port)}, Conn: ccfg})
+	w, err := StartWatcher(ctx, WatcherConfig{ContactPoints: []string{fmt.Sprintf("localhost:%d", env.Port)}, Conn: ccfg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func TestRealSchemaMetadata(t *testing.T) {
 		Timeout: 60 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	w, err := Start(ctx, Config{ContactPoints: env.Addrs()[:1], Conn: ccfg, EventDebounce: 100 * time.Millisecond})
+	w, err := StartWatcher(ctx, WatcherConfig{ContactPoints: env.Addrs()[:1], Conn: ccfg, EventDebounce: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/cqlwire/cqlwire/pool"
 )
 
-// Defaults of the Config fields whose zero value means "default".
+// Defaults of the WatcherConfig fields whose zero value means "default".
 const (
 	DefaultPort            = 9042
 	DefaultRefreshInterval = 60 * time.Second
@@ -28,8 +28,8 @@ const (
 	DefaultQueryTimeout    = 10 * time.Second
 )
 
-// Config configures a Watcher. It is plain data; Start does not modify it.
-type Config struct {
+// WatcherConfig configures a Watcher. It is plain data; StartWatcher does not modify it.
+type WatcherConfig struct {
 	// ContactPoints are the nodes to connect to first: "host:port" or
 	// "host" (then Port is used). Host names are resolved when dialled.
 	ContactPoints []string
@@ -120,7 +120,7 @@ type HostInfo struct {
 // Watcher is the topology watcher; see the package documentation. Its
 // methods are safe for concurrent use.
 type Watcher struct {
-	cfg     Config
+	cfg     WatcherConfig
 	connCfg conn.Config
 	log     *slog.Logger
 
@@ -146,7 +146,7 @@ type Watcher struct {
 // Start connects the control connection to the first contact point that
 // answers, reads the topology once and starts watching it. ctx bounds
 // only this first connection and read.
-func Start(ctx context.Context, cfg Config) (*Watcher, error) {
+func StartWatcher(ctx context.Context, cfg WatcherConfig) (*Watcher, error) {
 	if len(cfg.ContactPoints) == 0 {
 		return nil, errors.New("cluster: no contact points")
 	}

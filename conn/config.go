@@ -65,6 +65,11 @@ type Config struct {
 	// Kerberos service principal is built from it). Empty means the host
 	// part of the address dialled.
 	ServerName string
+	// Keyspace, when not empty, is made the connection's keyspace after
+	// the handshake (a USE statement), so that unqualified table names
+	// resolve in it. The name is used as given: quote it ("MyKs") when it
+	// is case-sensitive. A keyspace that does not exist fails Dial.
+	Keyspace string
 
 	// DialTimeout bounds each connection attempt as a whole: TCP connect,
 	// TLS handshake, OPTIONS/STARTUP and authentication. Zero means
@@ -137,6 +142,7 @@ type settings struct {
 	driverVersion      string
 	log                *slog.Logger
 	events             chan<- frame.Event
+	keyspace           string
 	dial               func(ctx context.Context, network, addr string) (net.Conn, error)
 	compressorV4       frame.Compressor
 	compressionSegment bool
@@ -170,6 +176,7 @@ func (cfg *Config) validate(addr string) (*settings, error) {
 		driverVersion: cfg.DriverVersion,
 		log:           cfg.Logger,
 		events:        cfg.Events,
+		keyspace:      cfg.Keyspace,
 		dial:          cfg.DialContext,
 	}
 	if s.serverName == "" {

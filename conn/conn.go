@@ -27,6 +27,10 @@ type Request struct {
 	// Tracing asks the server to trace the request; the answer's
 	// TracingID names the trace session.
 	Tracing bool
+	// Timeout, when positive, replaces the connection's default Timeout
+	// for this request (a session gives each attempt what is left of its
+	// statement's time). The context can still shorten it.
+	Timeout time.Duration
 }
 
 // Conn is one connection to one node, safe for concurrent use. Dial
@@ -171,12 +175,16 @@ func (c *Conn) Do(ctx context.Context, req Request) (*frame.Envelope, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.timeout > 0 {
-		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > c.timeout {
+	timeout := c.timeout
+	if req.Timeout > 0 {
+		timeout = req.Timeout
+	}
+	if timeout > 0 {
+		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > timeout {
 			if cl.timer == nil {
-				cl.timer = time.NewTimer(c.timeout)
+				cl.timer = time.NewTimer(timeout)
 			} else {
-				cl.timer.Reset(c.timeout)
+				cl.timer.Reset(timeout)
 			}
 			deadline = cl.timer.C
 		}
@@ -192,7 +200,7 @@ func (c *Conn) Do(ctx context.Context, req Request) (*frame.Envelope, error) {
 	case <-ctx.Done():
 		cause = context.Cause(ctx)
 	case <-deadline:
-		cause = fmt.Errorf("no answer within the connection's timeout of %v: %w", c.timeout, context.DeadlineExceeded)
+		cause = fmt.Errorf("no answer within the request's timeout of %v: %w", timeout, context.DeadlineExceeded)
 	}
 	if deadline != nil {
 		cl.timer.Stop()

@@ -201,14 +201,34 @@ func (c *Conn) handshake(ctx context.Context) (string, error) {
 		c.segw.Compress = s.compressionSegment
 		c.rd.useSegments(s.compressionSegment)
 	}
-	if authenticate == nil {
-		return "", nil
+	if authenticate != nil {
+		c.authClass = authenticate.Authenticator
+		if err := c.authenticate(ctx, authenticate.Authenticator); err != nil {
+			return "authentication", err
+		}
 	}
-	c.authClass = authenticate.Authenticator
-	if err := c.authenticate(ctx, authenticate.Authenticator); err != nil {
-		return "authentication", err
+	if s.keyspace != "" {
+		if err := c.use(s.keyspace); err != nil {
+			return "USE", err
+		}
 	}
 	return "", nil
+}
+
+// use makes keyspace the connection's keyspace.
+func (c *Conn) use(keyspace string) error {
+	env, err := c.roundTrip(&frame.Query{Query: "USE " + keyspace, Params: frame.QueryParams{Consistency: frame.One}})
+	if err != nil {
+		return err
+	}
+	switch m := env.Message.(type) {
+	case *frame.SetKeyspace:
+		return nil
+	case *frame.Error:
+		return fmt.Errorf("keyspace %s: %w", keyspace, m)
+	default:
+		return fmt.Errorf("%w: USE answered by %s", ErrProtocol, env.Message.Opcode())
+	}
 }
 
 // refused marks a failure to get any answer as a possible version refusal:

@@ -96,6 +96,10 @@ func (c ErrorCode) String() string {
 //	var unavail *frame.Unavailable
 //	if errors.As(err, &unavail) { ... unavail.Alive ... }
 //
+// and any code with errors.Is:
+//
+//	if errors.Is(err, frame.CodeUnauthorized) { ... }
+//
 // A code this package does not know (servers may add codes) still decodes: Code
 // keeps the number, Detail is nil, and whatever follows the message is kept
 // in Unparsed so that re-encoding gives the same bytes.
@@ -117,6 +121,19 @@ type Error struct {
 func (e *Error) Error() string {
 	return "cassandra error " + e.Code.String() + ": " + e.Message
 }
+
+// Is makes errors.Is(err, frame.CodeSyntaxError) true for an ERROR with
+// that code, so that codes without a detail type (Syntax_error,
+// Unauthorized, Invalid, Overloaded...) can be matched as easily as
+// the detail types are with errors.As.
+func (e *Error) Is(target error) bool {
+	c, ok := target.(ErrorCode)
+	return ok && c == e.Code
+}
+
+// Error makes an ErrorCode usable as the target of errors.Is (see
+// Error.Is); it is the code's String.
+func (c ErrorCode) Error() string { return c.String() }
 
 // Unwrap returns the detail (nil when there is none).
 func (e *Error) Unwrap() error {

@@ -96,7 +96,8 @@ type HostPool struct {
 
 	mu      sync.Mutex
 	slots   []*conn.Conn // nil for a slot being reconnected
-	up      bool
+	up      bool         // guarded by mu
+	upFlag  atomic.Bool  // up, for lock-free reads on the request path
 	lastErr error
 	wake    chan struct{} // closed by Wake, then replaced
 	closed  bool
@@ -149,6 +150,7 @@ func NewHostPool(ctx context.Context, addr string, cfg *conn.Config, opts HostPo
 	}
 	dials.Wait()
 	p.up = true
+	p.upFlag.Store(true)
 	p.lastErr = errors.Join(errs...)
 	p.publish()
 
@@ -181,10 +183,20 @@ func (p *HostPool) Live() int {
 
 // Up reports whether the host is UP: it has a live connection, or has
 // not lost them all since one last reconnected.
-func (p *HostPool) Up() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.up
+// It takes no lock: policies call it for every candidate host of every
+// request.
+func (p *HostPool) Up() bool { return p.upFlag.Load() }
+
+// InFlight returns the requests in flight on the pool's live connections
+// (see conn.Conn.InFlight), for draining a pool before closing it.
+func (p *HostPool) InFlight() int {
+	n := 0
+	if l := p.live.Load(); l != nil {
+		for _, c := range *l {
+			n += c.InFlight()
+		}
+	}
+	return n
 }
 
 // Pick returns the live connection with the fewest requests in flight. It
@@ -253,6 +265,7 @@ func (p *HostPool) Close() error {
 		return nil
 	}
 	p.closed = true
+	p.upFlag.Store(false)
 	p.mu.Unlock()
 	p.cancel()
 	p.wg.Wait()
@@ -354,6 +367,7 @@ func (p *HostPool) lost(i int, err error) {
 	down := p.up && p.Live() == 0
 	if down {
 		p.up = false
+		p.upFlag.Store(false)
 	}
 	p.notify(down, false, err)
 }
@@ -369,6 +383,7 @@ func (p *HostPool) found(i int, c *conn.Conn) bool {
 	p.publish()
 	becameUp := !p.up
 	p.up = true
+	p.upFlag.Store(true)
 	p.notify(becameUp, true, nil)
 	return true
 }
