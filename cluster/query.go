@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"sync"
 	"time"
 
 	"github.com/cqlwire/cqlwire/frame"
@@ -156,13 +157,24 @@ func (q Query) One(ctx context.Context, dest ...any) error {
 	if !ok || rows.RowCount == 0 {
 		return ErrNotFound
 	}
+	sc := scratchPool.Get().(*scratch)
 	it := rows.Iter()
-	var cellsArr [16][]byte
-	cells, _ := it.Next(cellsArr[:0])
-	var row query.Row
-	row.Set(out.cols, cells)
-	return row.Scan(dest...)
+	sc.cells, _ = it.Next(sc.cells[:0])
+	sc.row.Set(out.cols, sc.cells)
+	err := sc.row.Scan(dest...)
+	clear(sc.cells)
+	sc.row.Set(nil, nil)
+	scratchPool.Put(sc)
+	return err
 }
+
+// scratch is the row One scans, pooled: a local one would escape.
+type scratch struct {
+	cells [][]byte
+	row   query.Row
+}
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{cells: make([][]byte, 0, 16)} }}
 
 // ScanCAS runs a conditional statement (IF NOT EXISTS, IF col = ...) and
 // reports whether it was applied. When it was not, the existing values are

@@ -171,14 +171,22 @@ func DecodeBody(h Header, body []byte, opts *DecodeOptions) (*Envelope, error) {
 		}
 		body = plain
 	}
-	e := &Envelope{
-		Version:  h.Version,
-		Response: h.Response,
-		Stream:   h.Stream,
-		Beta:     h.Flags&FlagBeta != 0,
-		Tracing:  h.Flags&FlagTracing != 0,
+	var e *Envelope
+	var rows *Rows
+	if h.Opcode == OpResult && h.Response {
+		// Most answers are rows: one allocation for the envelope and the
+		// rows together (a few bytes wasted on other results).
+		both := &struct {
+			env  Envelope
+			rows Rows
+		}{}
+		e, rows = &both.env, &both.rows
+	} else {
+		e = &Envelope{}
 	}
-	r := newReader(body, name, &opts.Limits)
+	e.Version, e.Response, e.Stream = h.Version, h.Response, h.Stream
+	e.Beta, e.Tracing = h.Flags&FlagBeta != 0, h.Flags&FlagTracing != 0
+	r := &reader{buf: body, msg: name, max: opts.Limits.maxFrameSize(), rows: rows}
 	if e.Response && e.Tracing {
 		e.TracingID = r.uuid("tracing_id")
 	}

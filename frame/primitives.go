@@ -34,6 +34,9 @@ type reader struct {
 	// version is the protocol version of the message being decoded, for
 	// the few fields whose validity depends on it (set by decodeMessage).
 	version Version
+	// rows, when not nil, is where a Rows result is decoded, so that
+	// DecodeBody can allocate it together with its envelope.
+	rows *Rows
 }
 
 func newReader(buf []byte, msg string, lim *Limits) *reader {

@@ -115,7 +115,10 @@ func skipCells(b []byte, count int) (used int, bad int, ok bool) {
 }
 
 func decodeRows(r *reader, v Version) *Rows {
-	m := &Rows{}
+	m := r.rows
+	if m == nil {
+		m = &Rows{}
+	}
 	m.Metadata.decode(r, v, "")
 	countOff := r.off
 	n := r.int32("rows_count")
