@@ -33,6 +33,10 @@ type TypedValue struct {
 // Typed returns TypedValue{t, v}.
 func Typed(t *types.Type, v any) TypedValue { return TypedValue{Type: t, Value: v} }
 
+// Unset, bound as a value, leaves its column as it is (protocol v4+). It is
+// types.Unset under another name, so that binding needs no import of types.
+var Unset types.UnsetValue
+
 // BindError reports a value that could not be bound.
 type BindError struct {
 	// Index is the 0-based position of the bind marker (Bind) or of the
@@ -111,9 +115,10 @@ var (
 // The encoded bytes are appended to buf and the values to dst[:0]; the
 // Bytes of the returned values alias the returned buffer (capacity-limited,
 // so appending to one cannot overwrite the next). Pass the returned buffer
-// and slice back in to reuse them: with enough capacity, binding simple
-// values (integers, floats, strings, []byte, []float32...) allocates
-// nothing. On error buf is returned truncated to its original length.
+// and slice back in to reuse them once the values are no longer needed
+// (the request is encoded): with enough capacity, binding simple values
+// (integers, floats, strings, []byte, []float32...) allocates nothing.
+// On error buf is returned truncated to its original length.
 //
 // Errors are *BindError naming the marker and its type and wrapping the
 // types error.
@@ -183,7 +188,16 @@ func bindOne(buf []byte, dst []frame.Value, i int, col *frame.ColumnSpec, v any)
 	case null:
 		return buf, append(dst, frame.Value{}), nil
 	}
-	// Only the length matters until alias runs: buf may still move.
+	return appended(buf, dst, out, i, col.Name, col.Type)
+}
+
+// appended records the value types.Append added to buf (now out). Only
+// its length matters until alias runs: buf may still move.
+func appended(buf []byte, dst []frame.Value, out []byte, i int, name string, t *types.Type) ([]byte, []frame.Value, error) {
+	if len(out) < len(buf) {
+		// Only a broken types.Marshaler can do this.
+		return buf, dst, &BindError{Index: i, Name: name, Type: t, Err: errors.New("the value's AppendCQL returned less than it was given")}
+	}
 	return out, append(dst, frame.Value{Bytes: out[len(buf):]}), nil
 }
 
@@ -292,7 +306,8 @@ func markerNames(cols []frame.ColumnSpec) string {
 // two values alike.
 //
 // buf and dst are used as in Bind.
-func BindSimple(buf []byte, dst []frame.Value, values []any) (_ []byte, _ []frame.Value, names []string, _ error) {
+func BindSimple(buf []byte, dst []frame.Value, values []any) ([]byte, []frame.Value, []string, error) {
+	var names []string
 	dst = dst[:0]
 	if buf == nil {
 		buf = []byte{}
@@ -361,7 +376,7 @@ func bindSimpleOne(buf []byte, dst []frame.Value, i int, name string, v any) ([]
 	case null:
 		return buf, append(dst, frame.Value{}), nil
 	}
-	return out, append(dst, frame.Value{Bytes: out[len(buf):]}), nil
+	return appended(buf, dst, out, i, name, t)
 }
 
 func isUnset(v any) bool {

@@ -32,7 +32,7 @@ var (
 	tVec3   = types.VectorOf(types.Native(types.Float), 3)
 )
 
-// decodeAs decodes v's bytes with t into a new value of want's type and
+// checkValue decodes v's bytes with typ into a new value of want's type and
 // compares.
 func checkValue(t *testing.T, what string, typ *types.Type, v frame.Value, want any) {
 	t.Helper()
@@ -108,7 +108,7 @@ func TestBindNullUnsetEmpty(t *testing.T) {
 	cols := []frame.ColumnSpec{col("a", tInt), col("b", tText), col("c", tText), col("d", tBlob),
 		col("e", tInt), col("f", tInt), col("g", tBlob)}
 	var nilPtr *int32
-	values := []any{nil, "", types.Unset, []byte(nil), nilPtr, types.UnsetValue{}, []byte{}}
+	values := []any{nil, "", query.Unset, []byte(nil), nilPtr, types.UnsetValue{}, []byte{}}
 	for _, buf := range [][]byte{nil, {}, make([]byte, 0, 64)} {
 		_, vals, err := query.Bind(buf, nil, cols, values)
 		if err != nil {
@@ -540,5 +540,24 @@ func TestInferTypeCycle(t *testing.T) {
 	x = &x
 	if _, err := query.InferType(x); err == nil {
 		t.Fatal("self-pointer: no error")
+	}
+}
+
+// shrinker is a broken Marshaler: it drops what it was given.
+type shrinker struct{}
+
+func (shrinker) AppendCQL(dst []byte, t *types.Type) ([]byte, bool, error) {
+	return dst[:0], false, nil
+}
+
+func TestBindBrokenMarshaler(t *testing.T) {
+	cols := []frame.ColumnSpec{col("a", tText), col("b", tInt)}
+	_, _, err := query.Bind(nil, nil, cols, []any{"abc", shrinker{}})
+	if err == nil || !strings.Contains(err.Error(), `bind marker 1 "b" (int): the value's AppendCQL`) {
+		t.Errorf("got %v", err)
+	}
+	_, _, _, err = query.BindSimple(nil, nil, []any{"abc", query.Typed(tInt, shrinker{})})
+	if err == nil || !strings.Contains(err.Error(), "AppendCQL") {
+		t.Errorf("BindSimple: got %v", err)
 	}
 }

@@ -132,6 +132,11 @@ func InferType(v any) (*types.Type, error) {
 		return tUUID, nil
 	case netip.Addr:
 		return tInet, nil
+	case net.IP:
+		if x == nil {
+			return nil, nil
+		}
+		return tInet, nil
 	case types.DecimalValue:
 		return tDecimal, nil
 	case *big.Int:

@@ -35,7 +35,7 @@ func makeRow(t testing.TB, spec ...any) *query.Row {
 	t.Helper()
 	var cols []frame.ColumnSpec
 	var cells [][]byte
-	for i := 0; i+2 < len(spec)+1 && i < len(spec); i += 3 {
+	for i := 0; i+2 < len(spec); i += 3 {
 		typ := spec[i+1].(*types.Type)
 		cols = append(cols, col(spec[i].(string), typ))
 		cells = append(cells, enc(t, typ, spec[i+2]))
