@@ -87,7 +87,8 @@ type RetryPolicy interface {
 //   - Server_error, Truncate_error, Read_failure, Write_failure: on the next
 //     host, for idempotent statements only.
 //   - a *conn.Error: on the next host when the request was never sent
-//     (Sent false: certainly not executed), or when it may have been sent
+//     (Sent false: certainly not executed; this does not count against
+//     MaxRetries, the query plan bounds it), or when it may have been sent
 //     and the statement is idempotent. A non-idempotent statement that may
 //     have reached the server is never retried: it may have been applied.
 //   - anything else (syntax, invalid, unauthorized, already exists, context
@@ -102,12 +103,19 @@ func (p DefaultRetryPolicy) Decide(info RetryInfo) RetryDecision {
 	if limit <= 0 {
 		limit = 1
 	}
-	if info.Retries >= limit || info.Err == nil {
-		return RetryDecision{Action: Rethrow}
-	}
 	// Context errors first: a conn.Error can wrap the request's own
 	// cancellation or deadline, and no retry can outlive that.
-	if errors.Is(info.Err, context.Canceled) || errors.Is(info.Err, context.DeadlineExceeded) {
+	if info.Err == nil || errors.Is(info.Err, context.Canceled) || errors.Is(info.Err, context.DeadlineExceeded) {
+		return RetryDecision{Action: Rethrow}
+	}
+	// A request that never reached the socket was certainly not executed:
+	// moving it to the next host is always safe and does not count against
+	// the limit (the query plan bounds it).
+	var unsent *conn.Error
+	if errors.As(info.Err, &unsent) && !unsent.Sent {
+		return RetryDecision{Action: RetryNextHost}
+	}
+	if info.Retries >= limit {
 		return RetryDecision{Action: Rethrow}
 	}
 	var fe *frame.Error
