@@ -82,7 +82,11 @@ $(VENV)/.cassandra-driver-$(CASSANDRA_DRIVER_VERSION):
 	rm -f $(VENV)/.cassandra-driver-*
 	touch $@
 
-quickstart: cassandra smoke-python ## start a local node and run the vector-search quickstart (Python reference until the Go Session API lands)
+# The node's CQLWIRE_* settings are exported from env.mk when it ran before make started; a node
+# that `cassandra` has just started is read from the env.sh it wrote.
+quickstart: cassandra ## start a local node (unless one runs) and run the Go vector-search quickstart (examples/quickstart)
+	@if [ -z "$${CQLWIRE_HOSTS:-}" ]; then . $(CQLWIRE_RUN_DIR)/env.sh; fi; \
+	  echo '$(GO) run ./examples/quickstart'; $(GO) run ./examples/quickstart
 
 smoke-python: pyenv ## the DataStax Python quickstart (TLS, vector search) against the running node(s)
 	$(VENV)/bin/python devcluster/quickstart.py

@@ -1,6 +1,34 @@
 // Package cluster is the top layer of the driver: what users import. It
-// holds the control connection, the topology watcher, schema metadata and
-// server events, and (later) the Session.
+// holds the Session, the control connection, the topology watcher, schema
+// metadata and server events.
+//
+// # Session
+//
+// [Connect] validates a [Config], starts a [Watcher] on the first contact
+// point that answers, and keeps a pool.HostPool for every node the
+// load-balancing policy may use (by default the nodes of
+// Config.LocalDatacenter): pools are added for new nodes, replaced when a
+// node's address changes, and drained (their requests in flight answered)
+// before they are closed when a node leaves. The request path reads one
+// immutable snapshot (ring, replicas, pools) through an atomic pointer and
+// takes no lock.
+//
+// A [Query] is a value: options return modified copies. A statement with
+// values is prepared through the session's cache (one PREPARE per statement
+// text and keyspace, however many goroutines ask at once), executed with
+// its values encoded by the prepared types, and routed to a replica of its
+// partition (token-aware routing from the partition key's bind markers).
+// A node that answers Unprepared gets the statement again, transparently.
+// In protocol v5 the result metadata id is kept current, so skip-metadata
+// is safe and SELECT * sees columns added later; in v4 every result
+// carries its metadata.
+//
+// Each statement runs under its execution profile (consistency, timeout,
+// retry and speculative policies, page size): attempts go to the hosts of
+// the policy's plan as the retry policy decides, never retrying a
+// non-idempotent statement that may have been executed; idempotent ones may
+// be executed speculatively. A statement that changes the schema waits for
+// schema agreement and refreshes the metadata before it returns.
 //
 // # Topology watcher
 //

@@ -6,6 +6,11 @@ TLS verified with the devcluster CA, create a keyspace and a table with a
 vector<float, 5> column, a storage-attached (SAI) index, three rows, then an ANN query.
 It also checks that a plain (non-TLS) connection works on the same port.
 
+With --quickstart-output it instead performs the steps of the Go quickstart
+(examples/quickstart: keyspace cqlwire_quickstart, table vector_test (id, text, vector)
+with a cosine SAI index, three rows, an ANN query with similarity_cosine) over TLS
+and prints exactly that program's lines, so that the two outputs can be compared.
+
 Settings come from the environment that `devcluster/cluster.sh env` prints (the
 Makefile exports it when a node runs): CQLWIRE_HOSTS, CQLWIRE_PORT, CQLWIRE_USERNAME,
 CQLWIRE_PASSWORD, CQLWIRE_TLS_CA, CQLWIRE_TLS_CERT, CQLWIRE_TLS_KEY. Exit status 0 only
@@ -51,6 +56,29 @@ def connect(hosts, port, auth, ssl_context=None):
     return cluster, cluster.connect()
 
 
+def tls_context():
+    """TLS, verifying the server against the devcluster CA (and its IP in subjectAltName)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(env("CQLWIRE_TLS_CA"))
+    ctx.check_hostname = True
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    if os.environ.get("CQLWIRE_TLS_CERT") and os.environ.get("CQLWIRE_TLS_KEY"):
+        ctx.load_cert_chain(os.environ["CQLWIRE_TLS_CERT"], os.environ["CQLWIRE_TLS_KEY"])
+    return ctx
+
+
+def execute_ann(session, query):
+    """Runs an ANN query, waiting for a new SAI index: it is built in the background, and
+    until then queries fail with INDEX_NOT_AVAILABLE (a ReadFailure)."""
+    for attempt in range(40):
+        try:
+            return list(session.execute(query))
+        except ReadFailure:
+            if attempt == 39:
+                raise
+            time.sleep(0.25)
+
+
 def cosine(a, b):
     dot = sum(x * y for x, y in zip(a, b))
     return dot / (math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
@@ -70,13 +98,7 @@ def main():
     cluster.shutdown()
 
     # 2. TLS, verifying the server against the devcluster CA (and its IP in subjectAltName).
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_verify_locations(env("CQLWIRE_TLS_CA"))
-    ctx.check_hostname = True
-    ctx.verify_mode = ssl.CERT_REQUIRED
-    if os.environ.get("CQLWIRE_TLS_CERT") and os.environ.get("CQLWIRE_TLS_KEY"):
-        ctx.load_cert_chain(os.environ["CQLWIRE_TLS_CERT"], os.environ["CQLWIRE_TLS_KEY"])
-    cluster, session = connect(hosts, port, auth, ssl_context=ctx)
+    cluster, session = connect(hosts, port, auth, ssl_context=tls_context())
     row = session.execute("SELECT release_version FROM system.local").one()
     print("tls:   connected, release_version %s" % row.release_version)
     if not row.release_version.startswith("5.0"):
@@ -97,16 +119,7 @@ def main():
         session.execute(insert, (key, ROWS[key]))
 
     ann = "SELECT * FROM vector_test ORDER BY item_vector ANN OF %s LIMIT 3" % QUERY_VECTOR
-    for attempt in range(40):
-        try:
-            rows = list(session.execute(ann))
-            break
-        except ReadFailure:
-            # A new SAI index is built in the background; until then queries fail
-            # with INDEX_NOT_AVAILABLE.
-            if attempt == 39:
-                raise
-            time.sleep(0.25)
+    rows = execute_ann(session, ann)
     for r in rows:
         print("row: id=%d item_vector=%s" % (r.id, [round(x, 4) for x in r.item_vector]))
     got = [r.id for r in rows]
@@ -121,5 +134,43 @@ def main():
     print("ok: 3 rows in the expected order %s" % got)
 
 
+# --quickstart-output: the data and the query of examples/quickstart/main.go.
+QUICKSTART_ROWS = [
+    (1, "ChatGPT integrated sneakers that talk to you", [0.1, 0.15, 0.3, 0.12, 0.05]),
+    (2, "An AI quilt to help you sleep forever", [0.45, 0.09, 0.01, 0.2, 0.11]),
+    (3, "A deep learning display that controls your mood", [0.1, 0.05, 0.08, 0.3, 0.6]),
+]
+QUICKSTART_ANN = ("SELECT id, text, similarity_cosine(vector, [0.15, 0.1, 0.1, 0.35, 0.55]) AS sim "
+                  "FROM cqlwire_quickstart.vector_test "
+                  "ORDER BY vector ANN OF [0.15, 0.1, 0.1, 0.35, 0.55] LIMIT 2")
+
+
+def quickstart_output():
+    """The Go quickstart's steps with the Python driver, printing only its lines."""
+    hosts = env("CQLWIRE_HOSTS", "127.0.0.1").split(",")
+    port = int(env("CQLWIRE_PORT", "9042"))
+    auth = PlainTextAuthProvider(username=env("CQLWIRE_USERNAME", "cassandra"),
+                                 password=env("CQLWIRE_PASSWORD", "cassandra"))
+    cluster, session = connect(hosts, port, auth, ssl_context=tls_context())
+    print("release_version: %s" % session.execute("SELECT release_version FROM system.local").one().release_version)
+    session.execute("CREATE KEYSPACE IF NOT EXISTS cqlwire_quickstart "
+                    "WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
+    session.execute("CREATE TABLE IF NOT EXISTS cqlwire_quickstart.vector_test "
+                    "(id int PRIMARY KEY, text text, vector vector<float, 5>)")
+    session.execute("CREATE CUSTOM INDEX IF NOT EXISTS vector_test_ann ON cqlwire_quickstart.vector_test (vector) "
+                    "USING 'StorageAttachedIndex' WITH OPTIONS = {'similarity_function': 'cosine'}")
+    insert = session.prepare("INSERT INTO cqlwire_quickstart.vector_test (id, text, vector) VALUES (?, ?, ?)")
+    for key, text, vector in QUICKSTART_ROWS:
+        session.execute(insert, (key, text, vector))
+    for r in execute_ann(session, QUICKSTART_ANN):
+        print('[%d] "%s" (sim: %.4f)' % (r.id, r.text, r.sim))
+    cluster.shutdown()
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--quickstart-output"]:
+        quickstart_output()
+    elif sys.argv[1:]:
+        sys.exit("usage: quickstart.py [--quickstart-output]")
+    else:
+        main()
