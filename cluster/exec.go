@@ -339,7 +339,11 @@ func (s *Session) execute(ctx context.Context, r *execRequest, out *outcome) (sp
 		return true, s.executeSpeculative(ctx, r, rt, plan, deadline, out)
 	}
 	var attempts atomic.Int32
-	return false, s.attemptLoop(ctx, r, rt, plan.Next, deadline, &attempts, false, out)
+	err = s.attemptLoop(ctx, r, rt, plan.Next, deadline, &attempts, false, out)
+	if pr, ok := plan.(pool.PlanReleaser); ok {
+		pr.Release()
+	}
+	return false, err
 }
 
 // attemptLoop is one execution of a statement: it tries the hosts next

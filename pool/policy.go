@@ -4,6 +4,7 @@ import (
 	"iter"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"sync/atomic"
 )
 
@@ -99,6 +100,15 @@ func (v *ClusterView) HostsInRack(dc, rack string) []*Host {
 
 // IsUp reports whether h can take requests.
 func (v *ClusterView) IsUp(h *Host) bool { return v.up == nil || v.up(h) }
+
+// PlanReleaser is implemented by plans that can be recycled. A caller that
+// will not call Next again may call Release, once; the plan must not be
+// used afterwards. Callers that cannot know when a plan's last use is (for
+// example, a plan shared by concurrent speculative executions) simply do
+// not call it.
+type PlanReleaser interface {
+	Release()
+}
 
 // QueryPlan is the hosts to try for one request, in order. Next returns
 // the next host, or nil when the plan is exhausted. A plan is used by one
@@ -347,9 +357,22 @@ type tokenPlan struct {
 
 // Plan implements Policy.
 func (t *TokenAware) Plan(req RoutingInfo, v *ClusterView) QueryPlan {
-	q := &tokenPlan{t: t, req: req, v: v}
+	q := tokenPlans.Get().(*tokenPlan)
+	q.t, q.req, q.v = t, req, v
 	q.reps = t.replicas(q.buf[:0], req, v)
 	return q
+}
+
+// tokenPlans recycles plans: one per request adds up on the hot path.
+var tokenPlans = sync.Pool{New: func() any { return new(tokenPlan) }}
+
+// Release implements PlanReleaser.
+func (q *tokenPlan) Release() {
+	if r, ok := q.child.(PlanReleaser); ok {
+		r.Release()
+	}
+	*q = tokenPlan{}
+	tokenPlans.Put(q)
 }
 
 // Next implements QueryPlan.
