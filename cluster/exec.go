@@ -280,6 +280,9 @@ func abbreviate(cql string) string {
 // it on some node if needed. connKeyspace is the connections' keyspace,
 // queryKeyspace a per-query keyspace (v5).
 func (s *Session) prepare(ctx context.Context, connKeyspace, queryKeyspace, cql string) (*preparedEntry, error) {
+	if s.isClosed() {
+		return nil, ErrSessionClosed // even for a statement in the cache
+	}
 	key := preparedKey{keyspace: connKeyspace, cql: cql}
 	if queryKeyspace != "" {
 		key.keyspace = queryKeyspace
@@ -334,6 +337,11 @@ func (s *Session) execute(ctx context.Context, r *execRequest, out *outcome) (sp
 		deadline = time.Now().Add(timeout)
 	}
 	rt := s.currentRouting()
+	if rt.view == nil {
+		// Close replaced the routing with an empty one (no view, no
+		// pools): a policy must not be asked to plan over a nil view.
+		return false, ErrSessionClosed
+	}
 	plan := s.policy.Plan(r.routing, rt.view)
 	if r.idempotent && r.profile.Speculative != nil {
 		return true, s.executeSpeculative(ctx, r, rt, plan, deadline, out)
