@@ -301,8 +301,37 @@ func (s *Session) prepare(ctx context.Context, connKeyspace, queryKeyspace, cql 
 		}
 		e.prepKeyspace = queryKeyspace
 		e.fill(p)
+		s.prepareElsewhere(msg, out.coordinator)
 		return nil
 	})
+}
+
+// prepareElsewhere prepares a statement, in the background, on every node
+// but the one that already did: otherwise each node's first execution of
+// it costs an Unprepared answer and a second round trip. Failures are
+// harmless (the Unprepared path remains) and only logged.
+func (s *Session) prepareElsewhere(msg *frame.Prepare, done string) {
+	rt := s.routing.Load()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	for _, p := range rt.pools {
+		c, err := p.Pick()
+		if err != nil || c.Addr() == done {
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			ctx, cancel := context.WithTimeout(s.closeCtx, DefaultConnectTimeout)
+			defer cancel()
+			if _, err := c.Do(ctx, conn.Request{Message: msg}); err != nil {
+				s.log.Debug("preparing on another node", "addr", c.Addr(), "err", err)
+			}
+		}()
+	}
 }
 
 // reprepare prepares e again on the connection that reported it unknown.

@@ -161,6 +161,9 @@ type Session struct {
 	closed  bool
 	wake    chan struct{}
 	closing chan struct{}
+	// closeCtx is cancelled by Close: the context of background work.
+	closeCtx    context.Context
+	cancelClose context.CancelFunc
 	wg      sync.WaitGroup // the reconciler, dialers and drainers
 }
 
@@ -217,11 +220,13 @@ func Connect(ctx context.Context, cfg Config) (*Session, error) {
 	wcfg.Conn = &ctl
 	w, err := StartWatcher(ctx, wcfg)
 	if err != nil {
+		s.cancelClose()
 		return nil, fmt.Errorf("cluster: connecting: %w", err)
 	}
 	s.watcher = w
 	if err := s.checkLocalDC(); err != nil {
 		w.Close()
+		s.cancelClose()
 		return nil, err
 	}
 	s.wg.Add(1)
@@ -296,6 +301,7 @@ func newSession(cfg Config) (*Session, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.closeCtx, s.cancelClose = context.WithCancel(context.Background())
 	if s.stamps == nil {
 		s.stamps = query.NewMonotonicTimestamps()
 	}
@@ -556,14 +562,7 @@ func (s *Session) reconcile() {
 // dial makes the first connection of a host's pool.
 func (s *Session) dial(e *hostEntry, h HostInfo) {
 	defer s.wg.Done()
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		select {
-		case <-s.closing:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx, cancel := context.WithCancel(s.closeCtx)
 	p, err := pool.NewHostPool(ctx, h.Addr.String(), &s.connCfg, pool.HostPoolOptions{
 		Host:          h.Host,
 		Size:          s.cfg.PoolSize,
@@ -695,6 +694,7 @@ func (s *Session) Close() error {
 	}
 	s.closed = true
 	close(s.closing)
+	s.cancelClose()
 	pools := make([]*pool.HostPool, 0, len(s.hosts))
 	for _, e := range s.hosts {
 		if e.pool != nil {
