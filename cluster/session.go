@@ -164,7 +164,7 @@ type Session struct {
 	// closeCtx is cancelled by Close: the context of background work.
 	closeCtx    context.Context
 	cancelClose context.CancelFunc
-	wg      sync.WaitGroup // the reconciler, dialers and drainers
+	wg          sync.WaitGroup // the reconciler, dialers and drainers
 }
 
 // hostEntry is the session's state for one node: its pool, once dialled.
