@@ -4,7 +4,7 @@ GO ?= go
 FUZZTIME ?= 20s
 BENCHCOUNT ?= 6
 
-.PHONY: help test unit lint fuzz bench bench-conn tools-test quickstart
+.PHONY: help test unit lint fuzz bench bench-conn bench-gocql tools-test quickstart
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -35,6 +35,9 @@ bench: ## benchmarks with allocation counts
 bench-conn: ## one-connection round trips, cqlwire conn vs gocql (answering server; the real node too when running)
 	mkdir -p $(CURDIR)/.cache && cd tools && for i in 1 2 3; do $(GO) test -run '^$$' -bench RoundTrip -benchmem -benchtime 700ms ./connbench/; done | tee $(CURDIR)/.cache/connbench.txt
 	cd tools && $(GO) run golang.org/x/perf/cmd/benchstat@latest -col /driver $(CURDIR)/.cache/connbench.txt
+
+bench-gocql: ## cqlwire vs gocql, every workload, short run (answering server; the real node too when running): .cache/cqlbench/
+	cd tools && $(GO) run ./cmd/cqlbench -short -out ../.cache/cqlbench
 
 # ---------------------------------------------------------------- local Cassandra
 # Node(s) of Apache Cassandra 5.0 on 127.0.0.N, started from Maven jars; see devcluster/README.md.

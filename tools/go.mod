@@ -7,6 +7,7 @@ require (
 	github.com/cqlwire/cqlwire v0.0.0
 	github.com/datastax/go-cassandra-native-protocol v0.0.0-20240626123646-2abea740da8d
 	github.com/pierrec/lz4/v4 v4.1.33
+	golang.org/x/image v0.48.0
 )
 
 require (
