@@ -7,8 +7,7 @@ package cluster
 
 import (
 	"context"
-	"encoding/binary"
-	"errors"
+		"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -24,6 +23,28 @@ import (
 	"github.com/cqlwire/cqlwire/pool"
 	"github.com/cqlwire/cqlwire/query"
 )
+
+// routingKeyOf builds the routing key of a partition key given as Go
+// values (text and int components), as the server hashes it.
+func routingKeyOf(t *testing.T, key []any) []byte {
+	t.Helper()
+	var comps [][]byte
+	for _, k := range key {
+		switch v := k.(type) {
+		case string:
+			comps = append(comps, []byte(v))
+		case int:
+			comps = append(comps, []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+		default:
+			t.Fatalf("key component %T", k)
+		}
+	}
+	rk, err := pool.AppendRoutingKey(nil, comps...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rk
+}
 
 func cluster3Session(t *testing.T, env testenv.Env, mutate func(*Config)) *Session {
 	t.Helper()
@@ -101,20 +122,22 @@ func TestCluster3SessionTokenAware(t *testing.T) {
 				t.Fatal(err)
 			}
 			var v int
-			var tokBytes []byte
+			var serverTok int64
 			for row := range res.Rows() {
-				if err := row.Scan(&v, &tokBytes); err != nil {
+				if err := row.Scan(&v, &serverTok); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if v != i || len(tokBytes) != 8 || !res.Traced {
-				t.Fatalf("%s %v: v=%d token %x traced %v", st.name, key, v, tokBytes, res.Traced)
+			if v != i || !res.Traced {
+				t.Fatalf("%s %v: v=%d traced %v", st.name, key, v, res.Traced)
 			}
 			coordinator, _, _ := strings.Cut(res.Coordinator, ":")
 			coordinators[coordinator]++
 
 			// Our ring agrees with the server's token and replica.
-			serverTok := int64(binary.BigEndian.Uint64(tokBytes))
+			if ours := pool.Murmur3Token(routingKeyOf(t, key)); ours != serverTok {
+				t.Errorf("%s %v: our token %d, the server's %d", st.name, key, ours, serverTok)
+			}
 			replicas := s.Watcher().Snapshot().Replicas(ks, pool.Murmur3(serverTok))
 			if len(replicas) != 1 || addrByID[replicas[0].ID] != coordinator {
 				t.Errorf("%s %v: token %d, our replica %v, coordinator %s", st.name, key, serverTok, replicas, coordinator)
@@ -173,7 +196,7 @@ func TestCluster3SessionNodeDownAndUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	node3 := env.Addrs()[2]
+	node3 := env.Hosts[2]
 	var (
 		stop       atomic.Bool
 		ok, failed atomic.Int64

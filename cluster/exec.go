@@ -59,6 +59,7 @@ type outcome struct {
 	env         *frame.Envelope
 	cols        []frame.ColumnSpec
 	coordinator string
+	conn        *conn.Conn // the connection that answered
 	attempts    int
 }
 
@@ -252,7 +253,22 @@ func (s *Session) afterSchemaChange(ctx context.Context, out *outcome) {
 	}
 	actx, cancel := context.WithTimeout(ctx, s.agreement)
 	defer cancel()
-	if err := s.watcher.WaitSchemaAgreement(actx); err != nil {
+	var version [16]byte
+	if out.conn != nil {
+		// The coordinator's new schema version: the one to agree on.
+		env, err := out.conn.Do(actx, conn.Request{Message: &frame.Query{Query: "SELECT schema_version FROM system.local",
+			Params: frame.QueryParams{Consistency: frame.One}}})
+		if err == nil {
+			if rows, ok := env.Message.(*frame.Rows); ok && rows.RowCount == 1 {
+				for _, cells := range rows.All() {
+					if len(cells) == 1 && len(cells[0]) == 16 {
+						copy(version[:], cells[0])
+					}
+				}
+			}
+		}
+	}
+	if err := s.watcher.WaitSchemaVersion(actx, version); err != nil {
 		msg := fmt.Sprintf("schema agreement not reached within %v: %v", s.agreement, err)
 		s.log.Warn(msg)
 		out.env.Warnings = append(out.env.Warnings, msg)
@@ -433,7 +449,7 @@ func (s *Session) attemptLoop(ctx context.Context, r *execRequest, rt *routing, 
 			if s.observer != nil {
 				s.observer.AttemptEnd(a, query.AttemptResult{Latency: time.Since(a.Start), Retry: query.Rethrow})
 			}
-			out.env, out.coordinator, out.attempts = env, c.Addr(), n
+			out.env, out.coordinator, out.conn, out.attempts = env, c.Addr(), c, n
 			return nil
 		}
 		var unprepared *frame.Unprepared

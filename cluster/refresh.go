@@ -342,17 +342,30 @@ func cmpID(a, b pool.HostID) int {
 // to be down report the same schema_version, polling the control
 // connection, or until ctx ends.
 func (w *Watcher) WaitSchemaAgreement(ctx context.Context) error {
+	return w.WaitSchemaVersion(ctx, [16]byte{})
+}
+
+// WaitSchemaVersion is WaitSchemaAgreement, and moreover waits until the
+// version agreed on is version (unless version is zero). After a schema
+// change, the node that made it knows the new version at once, while the
+// control node and its peers table may still all show the old one, which
+// looks like agreement: waiting for the coordinator's version closes that
+// gap.
+func (w *Watcher) WaitSchemaVersion(ctx context.Context, version [16]byte) error {
 	var last error
 	for {
 		if c := w.ctl.Load(); c != nil {
 			versions, err := w.schemaVersions(ctx, c)
-			if err == nil && len(versions) <= 1 {
+			if err == nil && len(versions) <= 1 && (version == [16]byte{} || versions[version]) {
 				return nil
 			}
-			if err != nil {
+			switch {
+			case err != nil:
 				last = err
-			} else {
+			case len(versions) > 1:
 				last = fmt.Errorf("%d schema versions", len(versions))
+			default:
+				last = fmt.Errorf("the nodes agree on a schema version other than %s", pool.HostID(version))
 			}
 		} else {
 			last = errors.New("no control connection")
