@@ -7,7 +7,8 @@ import (
 
 // BenchmarkPolicyPlan is the request path of load balancing on a 100-host
 // ring (256 vnodes per host, two DCs of three racks): make a plan and take
-// its first host, or drain it.
+// its first host, or drain it, then release it (plans that can be
+// recycled are).
 func BenchmarkPolicyPlan(b *testing.B) {
 	r := benchRing(b, 100, 256)
 	s := NewSnapshot(r, nil, map[string]Replication{"ks": nts("dc0", 3, "dc1", 3)})
@@ -41,6 +42,10 @@ func BenchmarkPolicyPlan(b *testing.B) {
 					h = q.Next()
 				}
 				sinkHost = h
+				// As the session does once a request is over.
+				if r, ok := q.(PlanReleaser); ok {
+					r.Release()
+				}
 			}
 		})
 	}
