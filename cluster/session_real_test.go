@@ -57,9 +57,13 @@ func testCtx(t *testing.T) context.Context {
 // and v5: a system table, DDL, prepared inserts, One, paging, a batch and
 // conditional statements.
 func TestSessionBasics(t *testing.T) {
-	for _, v := range []frame.Version{frame.V4, frame.V5} {
-		t.Run(fmt.Sprintf("v%d", v), func(t *testing.T) {
-			s := connectReal(t, func(c *Config) { c.ProtocolVersion = v })
+	for _, tc := range []struct {
+		v    frame.Version
+		comp string
+	}{{frame.V4, ""}, {frame.V5, ""}, {frame.V4, "lz4"}, {frame.V4, "snappy"}, {frame.V5, "lz4"}} {
+		v := tc.v
+		t.Run(fmt.Sprintf("v%d%s", v, tc.comp), func(t *testing.T) {
+			s := connectReal(t, func(c *Config) { c.ProtocolVersion, c.Compression = v, tc.comp })
 			ctx := testCtx(t)
 
 			var release string
@@ -69,7 +73,7 @@ func TestSessionBasics(t *testing.T) {
 			if release == "" {
 				t.Fatal("empty release_version")
 			}
-			ks := fmt.Sprintf("cqlwire_session_v%d", v)
+			ks := fmt.Sprintf("cqlwire_session_v%d%s", v, tc.comp)
 			mustExecS(t, ctx, s, "CREATE KEYSPACE IF NOT EXISTS "+ks+" WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
 			mustExecS(t, ctx, s, "DROP TABLE IF EXISTS "+ks+".kv")
 			mustExecS(t, ctx, s, "CREATE TABLE "+ks+".kv (p int, c int, v text, PRIMARY KEY (p, c))")
