@@ -7,7 +7,7 @@ package cluster
 
 import (
 	"context"
-		"errors"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"

@@ -2,9 +2,17 @@ package cluster
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -195,4 +203,67 @@ func mustExecS(t *testing.T, ctx context.Context, s *Session, cql string) {
 	if err := s.Query(cql).Exec(ctx); err != nil {
 		t.Fatalf("%s: %v", cql, err)
 	}
+}
+
+// TestSessionTLS connects over TLS, verifying the node's certificate against
+// the test CA (and presenting the client certificate when there is one).
+// Against a node that requires client certificates (CI restarts it so), a
+// session without one must fail at Connect with a TLS error.
+func TestSessionTLS(t *testing.T) {
+	env := testenv.Require(t)
+	if !env.HasTLS() {
+		t.Fatal("no CA configured (CQLWIRE_TLS_CA): the devcluster always makes one; is env.mk stale?")
+	}
+	s := connectReal(t, func(c *Config) {
+		c.TLS = &conn.TLSOptions{CAFile: env.TLSCA}
+		if env.HasClientCert() {
+			c.TLS.CertFile, c.TLS.KeyFile = env.TLSCert, env.TLSKey
+		}
+	})
+	ctx := testCtx(t)
+	var release string
+	if err := s.Query("SELECT release_version FROM system.local").One(ctx, &release); err != nil || release == "" {
+		t.Fatalf("release_version %q, %v", release, err)
+	}
+	// A CA that did not sign the node's certificate: refused, naming the reason.
+	bad := realSessionConfig(env)
+	bad.TLS = &conn.TLSOptions{CAPEM: otherCA(t)}
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if s2, err := Connect(cctx, bad); err == nil {
+		s2.Close()
+		t.Fatal("Connect succeeded with a CA that did not sign the node's certificate")
+	} else if !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("error does not name the certificate problem: %v", err)
+	} else {
+		t.Logf("with another CA: %v", err)
+	}
+	if env.TLSClientAuth {
+		nocert := realSessionConfig(env)
+		nocert.TLS = &conn.TLSOptions{CAFile: env.TLSCA}
+		if s3, err := Connect(cctx, nocert); err == nil {
+			s3.Close()
+			t.Fatal("the node requires client certificates, yet a session without one connected")
+		} else {
+			t.Logf("without a client certificate: %v", err)
+		}
+	}
+}
+
+// otherCA returns the PEM certificate of a CA made up on the spot: not the
+// one that signed the node's certificate.
+func otherCA(t *testing.T) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "not the devcluster CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
