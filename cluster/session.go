@@ -221,7 +221,7 @@ func Connect(ctx context.Context, cfg Config) (*Session, error) {
 	w, err := StartWatcher(ctx, wcfg)
 	if err != nil {
 		s.cancelClose()
-		return nil, fmt.Errorf("cluster: connecting: %w", err)
+		return nil, err
 	}
 	s.watcher = w
 	if err := s.checkLocalDC(); err != nil {

@@ -262,7 +262,7 @@ func (w *Watcher) connect(ctx context.Context) error {
 		w.log.Warn("cluster: control connection failed", "addr", addr, "err", err)
 		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
 	}
-	return fmt.Errorf("cluster: no control connection: %w", errors.Join(errs...))
+	return fmt.Errorf("cluster: no node answered (tried %d): %w", len(errs), errors.Join(errs...))
 }
 
 // candidates lists the addresses to try: up hosts, then down ones, then
