@@ -36,8 +36,8 @@ bench-conn: ## one-connection round trips, cqlwire conn vs gocql (answering serv
 	mkdir -p $(CURDIR)/.cache && cd tools && for i in 1 2 3; do $(GO) test -run '^$$' -bench RoundTrip -benchmem -benchtime 700ms ./connbench/; done | tee $(CURDIR)/.cache/connbench.txt
 	cd tools && $(GO) run golang.org/x/perf/cmd/benchstat@latest -col /driver $(CURDIR)/.cache/connbench.txt
 
-bench-gocql: ## cqlwire vs gocql, every workload, short run (answering server; the real node too when running): .cache/cqlbench/
-	cd tools && $(GO) run ./cmd/cqlbench -short -out ../.cache/cqlbench
+bench-gocql: ## cqlwire (the Session) vs gocql and the raw-wire ceiling, every workload, short run (answering server; the real node too when running): .cache/cqlbench/
+	cd tools && $(GO) run ./cmd/cqlbench -short -drivers cqlwire,gocql,raw -out ../.cache/cqlbench
 
 # ---------------------------------------------------------------- local Cassandra
 # Node(s) of Apache Cassandra 5.0 on 127.0.0.N, started from Maven jars; see devcluster/README.md.

@@ -20,23 +20,36 @@ import (
 //	                            until the answer arrives or the connection
 //	                            dies, and the reader (or sweep) frees it
 //	queued -> done              the sweep failed it (connection lost)
+//	sent   -> done              the timeout sweep delivered a timeout; the
+//	                            slot keeps the stream id (expiredSlot)
+//	                            until the answer arrives
+//	queued -> expiredUnsent     the timeout sweep delivered a timeout before
+//	                            the writer took the call: the writer drops
+//	                            it unsent, and nobody recycles it (the
+//	                            writer may still hold it)
 const (
 	stQueued int32 = iota
 	stSent
 	stDone
 	stAbandonedUnsent
 	stAbandonedSent
+	stExpiredUnsent
 )
 
 // call is one request in flight. Calls are pooled: the struct, its ready
-// channel, its timer and its encode buffer are reused, so a request costs
-// no allocation here.
+// channel and its encode buffer are reused, so a request costs no
+// allocation here.
 type call struct {
 	state  atomic.Int32
 	stream int16
 	buf    []byte        // the encoded request envelope
 	ready  chan struct{} // capacity 1: one signal per use
-	timer  *time.Timer
+
+	// deadline is when the request times out, on the connection's clock
+	// (Conn.now), 0 for never; timeout is the duration it came from, for
+	// the error. Both are written before the call is put in its slot.
+	deadline atomic.Int64
+	timeout  time.Duration
 
 	// The outcome, written before the state moves to done.
 	hdr  frame.Header
@@ -48,12 +61,18 @@ type call struct {
 // callBufRetain is the largest encode buffer a pooled call keeps.
 const callBufRetain = 64 << 10
 
+// expiredSlot stands in a stream's slot for a request that timed out after
+// it was sent: the id stays taken until the late answer arrives (or the
+// connection ends), which then frees it.
+var expiredSlot = new(call)
+
 var callPool = sync.Pool{New: func() any { return &call{ready: make(chan struct{}, 1)} }}
 
 func getCall() *call { return callPool.Get().(*call) }
 
 func putCall(cl *call) {
 	cl.hdr, cl.body, cl.err, cl.sent = frame.Header{}, nil, nil, false
+	cl.deadline.Store(0)
 	if cap(cl.buf) > callBufRetain {
 		cl.buf = nil
 	}

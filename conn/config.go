@@ -79,7 +79,9 @@ type Config struct {
 	// Timeout is the default deadline of a request: Do gives up after it
 	// even if the request's context has no (or a later) deadline. Zero
 	// means DefaultTimeout; a negative value means no default (only the
-	// context bounds a request).
+	// context bounds a request). It (and Request.Timeout) is enforced by a
+	// sweep every 10 ms, not a timer per request: a request gives up
+	// between its timeout and 10 ms later. A context's deadline is exact.
 	Timeout time.Duration
 
 	// HeartbeatInterval is how long the connection may stay without

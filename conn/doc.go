@@ -36,6 +36,11 @@
 //   - the reader frames answers (envelopes, or segments with their CRCs),
 //     hands each body to the request waiting on its stream id, and passes
 //     EVENT messages (stream -1) to Config.Events.
+//   - the timeout sweep runs every 10 ms while any stream id is in use
+//     (and sleeps otherwise): it fails the requests whose timeout
+//     (Config.Timeout, Request.Timeout) has passed, so that no request
+//     arms a timer of its own. One already sent keeps its stream id until
+//     its late answer arrives.
 //   - the heartbeat sends OPTIONS when nothing was read for
 //     Config.HeartbeatInterval, and ends the connection if that goes
 //     unanswered.

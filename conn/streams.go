@@ -27,6 +27,9 @@ type streams struct {
 	mu   sync.Mutex
 	free []int16
 	next int // ids below next have been used at least once
+	// parked is set while the timeout sweep sleeps because no id is in
+	// use; the next acquire clears it and wakes the sweep.
+	parked bool
 
 	chunks [MaxStreams / chunkSize]atomic.Pointer[slotChunk]
 }
@@ -35,21 +38,21 @@ func newStreams(max int) *streams {
 	return &streams{sem: make(chan struct{}, max)}
 }
 
-// acquire returns a free stream id, waiting while there is none.
-func (s *streams) acquire(ctx context.Context, dying <-chan struct{}) (int16, error) {
+// acquire returns a free stream id, waiting while there is none. wake is
+// true when the timeout sweep was parked and must be woken.
+func (s *streams) acquire(ctx context.Context, dying <-chan struct{}) (id int16, wake bool, err error) {
 	select {
 	case s.sem <- struct{}{}:
 	default:
 		select {
 		case s.sem <- struct{}{}:
 		case <-ctx.Done():
-			return 0, context.Cause(ctx)
+			return 0, false, context.Cause(ctx)
 		case <-dying:
-			return 0, errDying
+			return 0, false, errDying
 		}
 	}
 	s.mu.Lock()
-	var id int16
 	if n := len(s.free); n > 0 {
 		id = s.free[n-1]
 		s.free = s.free[:n-1]
@@ -61,8 +64,18 @@ func (s *streams) acquire(ctx context.Context, dying <-chan struct{}) (int16, er
 		}
 		s.next++
 	}
+	wake, s.parked = s.parked, false
 	s.mu.Unlock()
-	return id, nil
+	return id, wake, nil
+}
+
+// park reports whether no id is in use, and if so marks the timeout sweep
+// parked: the next acquire will say to wake it.
+func (s *streams) park() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.parked = s.next == len(s.free)
+	return s.parked
 }
 
 // release gives back an id whose answer has arrived, or that was never

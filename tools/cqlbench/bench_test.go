@@ -72,7 +72,7 @@ func BenchmarkDrivers(b *testing.B) {
 		PageSize: workload.DefaultPageSize, Timeout: 30 * time.Second}
 	for _, kind := range workload.Kinds {
 		b.Run("workload="+string(kind), func(b *testing.B) {
-			for _, name := range []string{"cqlwire-conn", "gocql", "raw"} {
+			for _, name := range []string{"cqlwire", "cqlwire-conn", "gocql", "raw"} {
 				d, err := DriverByName(name)
 				if err != nil {
 					b.Fatal(err)

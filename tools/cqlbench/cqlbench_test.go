@@ -208,7 +208,7 @@ func TestRunPhase(t *testing.T) {
 
 func TestPagedMaxConcurrency(t *testing.T) {
 	src, _ := inProcess(t, testShape(frame.V4), answering.Right)
-	cw, _ := DriverByName("cqlwire-conn")
+	cw, _ := DriverByName("cqlwire")
 	var log bytes.Buffer
 	rows, err := Run(context.Background(), Config{
 		Targets: []TargetSource{src}, Drivers: []Driver{cw}, Workloads: []workload.Kind{workload.Paged, workload.Select},
@@ -251,10 +251,16 @@ func TestDriverByName(t *testing.T) {
 			t.Errorf("DriverByName(%q) = %v, %v", d.Name(), got, err)
 		}
 	}
-	if _, err := DriverByName("cqlwire"); err == nil || !strings.Contains(err.Error(), "cqlwire-conn") {
-		t.Errorf("cqlwire: %v (want a pointer to cqlwire-conn until the Session adapter exists)", err)
+	for _, name := range []string{"cqlwire", "cqlwire-conn", "gocql", "raw"} {
+		if _, err := DriverByName(name); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
-	if Candidate([]string{"gocql", "cqlwire-conn", "raw"}) != "cqlwire-conn" || Candidate([]string{"cqlwire-conn", "cqlwire"}) != "cqlwire" {
+	if _, err := DriverByName("odbc"); err == nil || !strings.Contains(err.Error(), "cqlwire-conn") {
+		t.Errorf("odbc: %v (want the known drivers listed)", err)
+	}
+	if Candidate([]string{"gocql", "cqlwire-conn", "raw"}) != "cqlwire-conn" || Candidate([]string{"cqlwire-conn", "cqlwire"}) != "cqlwire" ||
+		Candidate([]string{"cqlwire", "gocql", "raw"}) != "cqlwire" {
 		t.Error("Candidate should prefer the Session adapter, then cqlwire-conn")
 	}
 }

@@ -11,10 +11,12 @@
 // against package workload (an Op that gets a wrong answer fails, so a
 // driver cannot look fast by reading less). The drivers:
 //
+//   - cqlwire: the cqlwire Session (package cluster) used as an application
+//     would (a Query per operation, One, Rows and Row.Scan; see
+//     cqlwire.go). It is the driver the ratios compare with gocql.
 //   - cqlwire-conn: package conn with a thin statement layer written here
 //     (types.Append to bind, types.Decode to scan into typed variables,
-//     paging by hand). It stands in for the cqlwire Session, whose adapter
-//     has its place, and its expected shape, in cqlwire.go.
+//     paging by hand): what the layers above conn cost.
 //   - gocql, gocql-nocoalesce: a gocql Session used as an application
 //     would (a Query per operation, Scan, an Iter's Scanner), token-aware,
 //     with and without gocql's write coalescing (see gocql.go).

@@ -105,7 +105,7 @@ func WriteOutputs(dir string, env report.Env, rows []report.Row, drivers []strin
 	}
 	err = write("results.md", func(f *os.File) error {
 		return report.WriteMarkdown(f, env, medians, report.MarkdownOptions{
-			Baseline: Baseline, Candidate: Candidate(drivers), Plots: plots,
+			Baseline: Baseline, Candidate: Candidate(drivers), Ceiling: "raw", Plots: plots,
 		})
 	})
 	return medians, err

@@ -7,7 +7,7 @@
 // Run it from the tools module:
 //
 //	cd tools
-//	go run ./cmd/cqlbench -short -out ../.cache/cqlbench     # what `make bench-gocql` runs
+//	go run ./cmd/cqlbench -short -drivers cqlwire,gocql,raw -out ../.cache/cqlbench   # make bench-gocql
 //	go run ./cmd/cqlbench -server answering -workloads select -concurrency 256 -rounds 5
 //
 // Servers (-server answering, real or both): the answering server, a
@@ -19,10 +19,12 @@
 // With -server both, a missing node is skipped with a message; with
 // -server real it is an error.
 //
-// Drivers (-drivers): cqlwire-conn (package conn with a thin statement
-// layer, until the Session exists: see tools/cqlbench/cqlwire.go), gocql
-// (its default write coalescing), gocql-nocoalesce, and raw (pre-encoded
-// requests on bare sockets: the ceiling of the machine).
+// Drivers (-drivers, default cqlwire,gocql,raw): cqlwire (the Session of
+// package cluster, used as an application would: see
+// tools/cqlbench/cqlwire.go), cqlwire-conn (package conn with a thin
+// statement layer: what the layers above conn cost), gocql (its default
+// write coalescing), gocql-nocoalesce, and raw (pre-encoded requests on
+// bare sockets: the ceiling of the machine).
 //
 // Workloads (-workloads): select (one row by key), insert10 (a row of 10
 // columns), vector-insert and vector-ann (vector<float, 768>), paged

@@ -71,7 +71,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("cqlbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	server := fs.String("server", "both", "answering, real or both (real is skipped when no node is reachable, unless asked for alone)")
-	drivers := fs.String("drivers", "cqlwire-conn,gocql,raw", "comma-separated drivers: cqlwire-conn, gocql, gocql-nocoalesce, raw")
+	drivers := fs.String("drivers", "cqlwire,gocql,raw", "comma-separated drivers: cqlwire, cqlwire-conn, gocql, gocql-nocoalesce, raw")
 	workloads := fs.String("workloads", "select,insert10,vector-insert,vector-ann,paged,mixed", "comma-separated workloads")
 	concurrency := fs.String("concurrency", "1,16,256,1024", "comma-separated numbers of requests in flight")
 	proto := fs.String("proto", "4,5", "comma-separated protocol versions")

@@ -37,7 +37,7 @@ func TestParseShortPresetAndOverrides(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	for _, args := range [][]string{
-		{"-server", "mars"}, {"-drivers", "odbc"}, {"-drivers", "cqlwire"}, {"-workloads", "scan"},
+		{"-server", "mars"}, {"-drivers", "odbc"}, {"-drivers", ""}, {"-workloads", "scan"},
 		{"-concurrency", "0"}, {"-proto", "3"}, {"-ops", "0", "-duration", "0"}, {"-rounds", "0"}, {"extra"},
 	} {
 		if _, err := parse(args, &bytes.Buffer{}); err == nil {
@@ -69,7 +69,7 @@ func TestRunOnTheAnsweringServer(t *testing.T) {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{"workload", "xops", "cqlwire-conn", "gocql", "raw", "lz4", "results: "} {
+	for _, want := range []string{"workload", "xops", "cqlwire", "gocql", "raw", "lz4", "results: "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}

@@ -143,6 +143,23 @@ func TestWriteMarkdown(t *testing.T) {
 	if n := strings.Count(md, "\n| select"); n != 2 {
 		t.Errorf("%d table rows, want 2 (one per concurrency, drivers side by side)", n)
 	}
+	if strings.Contains(md, "ceiling") {
+		t.Errorf("a ceiling column without a ceiling driver:\n%s", md)
+	}
+
+	// The ceiling column: the candidate's ops/s over the ceiling driver's
+	// (gocql stands in for raw here).
+	buf.Reset()
+	if err := WriteMarkdown(&buf, env, Medians(sampleRows()), MarkdownOptions{Baseline: "gocql", Candidate: "cqlwire-conn", Ceiling: "gocql"}); err != nil {
+		t.Fatal(err)
+	}
+	md = buf.String()
+	for _, want := range []string{"| cqlwire-conn/gocql allocs/op | cqlwire-conn/gocql ops/s |",
+		"| select | answering | v5 | 16 | 2000 | 500 | 4.00x | 0.25x | 0.25x | 0.25x | 4.00x |", "the ceiling of the machine"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
 }
 
 func TestWritePlots(t *testing.T) {

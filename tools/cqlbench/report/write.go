@@ -117,7 +117,10 @@ type Env struct {
 // MarkdownOptions chooses what the summary compares.
 type MarkdownOptions struct {
 	Baseline  string // the driver ratios divide by: gocql
-	Candidate string // the driver compared with it: cqlwire (cqlwire-conn for now)
+	Candidate string // the driver compared with it: cqlwire (the Session)
+	// Ceiling, when it ran, is the driver with no driver logic (raw): a
+	// column gives the candidate's ops/s as a fraction of its.
+	Ceiling string
 	// Plots are the PNG files to link, relative to the Markdown file.
 	Plots []string
 }
@@ -149,6 +152,10 @@ func WriteMarkdown(w io.Writer, env Env, medians []Row, opts MarkdownOptions) er
 		for _, n := range ratioNames {
 			cols = append(cols, fmt.Sprintf("%s/%s %s", opts.Candidate, opts.Baseline, n))
 		}
+	}
+	ceiling := opts.Ceiling != "" && seen[opts.Ceiling] && seen[opts.Candidate]
+	if ceiling {
+		cols = append(cols, fmt.Sprintf("%s/%s ops/s", opts.Candidate, opts.Ceiling))
 	}
 	b.WriteString("| " + strings.Join(cols, " | ") + " |\n|")
 	for i := range cols {
@@ -197,10 +204,24 @@ func WriteMarkdown(w io.Writer, env Env, medians []Row, opts MarkdownOptions) er
 				}
 			}
 		}
+		if ceiling {
+			k, kc := g, g
+			k.Driver, kc.Driver = opts.Candidate, opts.Ceiling
+			r, rc := byKey[k], byKey[kc]
+			if r != nil && rc != nil && r.Error == "" && rc.Error == "" && rc.OpsPerSec > 0 {
+				cells = append(cells, FormatRatio(r.OpsPerSec/rc.OpsPerSec))
+			} else {
+				cells = append(cells, "")
+			}
+		}
 		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 	}
 	fmt.Fprintf(&b, "\nRatios are %s's value divided by %s's: above 1 is better for ops/s, below 1 for p99, CPU time and allocations per operation.",
 		opts.Candidate, opts.Baseline)
+	if ceiling {
+		fmt.Fprintf(&b, " %s/%s ops/s is %s's throughput as a fraction of %s's, which writes pre-encoded requests with no driver logic (the ceiling of the machine).",
+			opts.Candidate, opts.Ceiling, opts.Candidate, opts.Ceiling)
+	}
 	b.WriteString(" Every measurement, with p50/p90/p99.9 and bytes per operation: `results.csv`.\n")
 	if len(opts.Plots) > 0 {
 		b.WriteString("\n")
