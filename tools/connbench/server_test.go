@@ -2,16 +2,13 @@ package connbench
 
 import (
 	"bytes"
-	"encoding/binary"
-	"fmt"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/cqlwire/cqlwire/frame"
 	"github.com/cqlwire/cqlwire/internal/testserver"
-	"github.com/cqlwire/cqlwire/types"
+	"github.com/cqlwire/cqlwire/tools/cqlbench/answering"
 )
 
 // The workload on the answering server: a SELECT with one int bind marker,
@@ -104,71 +101,18 @@ func startAnswering(tb testing.TB, v frame.Version, rec *recorder) *testserver.S
 }
 
 // systemTables are the answers to the queries of gocql's control
-// connection: system.local (one row describing the answering server),
-// and empty results for system.peers, system.peers_v2 and the
-// system_schema tables. Every other request gets the answering machine's
-// default answer.
-type systemTables struct {
-	local, peers, schema *frame.Rows
-}
+// connection (answering.SystemTables): system.local (one row describing
+// the answering server), and empty results for system.peers,
+// system.peers_v2 and the system_schema tables. Every other request gets
+// the answering machine's default answer.
+type systemTables struct{ *answering.SystemTables }
 
 func newSystemTables() (*systemTables, error) {
-	varchar := types.Native(types.Varchar)
-	inet := types.Native(types.Inet)
-	uuid := types.Native(types.UUID)
-	tokens := types.SetOf(varchar)
-	loopback := netip.MustParseAddr("127.0.0.1")
-	hostID, _ := types.ParseUUID("c0ffee00-0000-4000-8000-000000000001")
-	schemaVersion, _ := types.ParseUUID("c0ffee00-0000-4000-8000-000000000002")
-
-	type cell struct {
-		name string
-		typ  *types.Type
-		v    any
-	}
-	localCells := []cell{
-		{"key", varchar, "local"},
-		{"bootstrapped", varchar, "COMPLETED"},
-		{"broadcast_address", inet, loopback},
-		{"cluster_name", varchar, "connbench"},
-		{"cql_version", varchar, "3.4.7"},
-		{"data_center", varchar, "datacenter1"},
-		{"host_id", uuid, hostID},
-		{"listen_address", inet, loopback},
-		{"partitioner", varchar, "org.apache.cassandra.dht.Murmur3Partitioner"},
-		{"rack", varchar, "rack1"},
-		{"release_version", varchar, "5.0.6"},
-		{"rpc_address", inet, loopback},
-		{"schema_version", uuid, schemaVersion},
-		{"tokens", tokens, []string{"0"}},
-	}
-	local := &frame.Rows{Metadata: frame.RowsMetadata{Flags: frame.MetaGlobalTablesSpec}}
-	var row [][]byte
-	for _, c := range localCells {
-		local.Metadata.Columns = append(local.Metadata.Columns,
-			frame.ColumnSpec{Keyspace: "system", Table: "local", Name: c.name, Type: c.typ})
-		b, _, err := types.Append(nil, c.typ, c.v)
-		if err != nil {
-			return nil, fmt.Errorf("system.local %s: %w", c.name, err)
-		}
-		row = append(row, b)
-	}
-	if err := local.AppendRow(row...); err != nil {
+	s, err := answering.NewSystemTables()
+	if err != nil {
 		return nil, err
 	}
-
-	peers := &frame.Rows{Metadata: frame.RowsMetadata{Flags: frame.MetaGlobalTablesSpec}}
-	for _, c := range []cell{
-		{"peer", inet, nil}, {"data_center", varchar, nil}, {"host_id", uuid, nil},
-		{"rack", varchar, nil}, {"release_version", varchar, nil}, {"rpc_address", inet, nil},
-		{"schema_version", uuid, nil}, {"tokens", tokens, nil},
-	} {
-		peers.Metadata.Columns = append(peers.Metadata.Columns,
-			frame.ColumnSpec{Keyspace: "system", Table: "peers", Name: c.name, Type: c.typ})
-	}
-	schema := &frame.Rows{Metadata: frame.RowsMetadata{Flags: frame.MetaGlobalTablesSpec,
-		Columns: []frame.ColumnSpec{{Keyspace: "system_schema", Table: "keyspaces", Name: "keyspace_name", Type: varchar}}}}
-	return &systemTables{local: local, peers: peers, schema: schema}, nil
+	return &systemTables{s}, nil
 }
 
 // handler answers QUERYs on system tables from s and everything else as
@@ -183,29 +127,11 @@ func (s *systemTables) handler(rec *recorder) testserver.Handler {
 		if rec != nil {
 			rec.record(req, query)
 		}
-		if query != nil {
-			switch {
-			case bytes.Contains(query, []byte("system.local")):
-				return testserver.Reply{Message: s.local}
-			case bytes.Contains(query, []byte("system.peers")):
-				return testserver.Reply{Message: s.peers}
-			case bytes.Contains(query, []byte("system_schema.")):
-				return testserver.Reply{Message: s.schema}
-			}
+		if rows := s.Answer(query); query != nil && rows != nil {
+			return testserver.Reply{Message: rows}
 		}
 		return req.Default()
 	}
 }
 
-// queryText returns the CQL text at the start of a QUERY body (a [long
-// string]), or nil.
-func queryText(body []byte) []byte {
-	if len(body) < 4 {
-		return nil
-	}
-	n := int(int32(binary.BigEndian.Uint32(body)))
-	if n < 0 || n > len(body)-4 {
-		return nil
-	}
-	return body[4 : 4+n]
-}
+func queryText(body []byte) []byte { return answering.QueryText(body) }

@@ -44,7 +44,7 @@ type Options struct {
 type Server struct {
 	ts    *testserver.Server
 	wrong Wrong
-	sys   *systemTables
+	sys   *SystemTables
 
 	byCQL map[string]*statement
 	byID  map[string]*statement
@@ -85,7 +85,7 @@ func (p rowsPair) pick(skipMetadata bool) *frame.Rows {
 
 // Start starts a server.
 func Start(opts Options) (*Server, error) {
-	sys, err := newSystemTables()
+	sys, err := NewSystemTables()
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +270,7 @@ var void = &frame.Void{}
 func (s *Server) handle(req *testserver.Request) testserver.Reply {
 	switch req.Header.Opcode {
 	case frame.OpQuery:
-		if rows := s.sys.answer(queryText(req.Body)); rows != nil {
+		if rows := s.sys.Answer(QueryText(req.Body)); rows != nil {
 			return testserver.Reply{Message: rows}
 		}
 	case frame.OpPrepare:

@@ -10,16 +10,17 @@ import (
 	"github.com/cqlwire/cqlwire/types"
 )
 
-// systemTables are the answers to the queries a driver's control connection
+// SystemTables are the answers to the queries a driver's control connection
 // sends when it starts (gocql reads system.local, system.peers_v2 or
 // system.peers, and with schema metadata on, system_schema tables): one
 // system.local row describing a one-node cluster that owns token 0, and
-// empty results for the others. The approach is connbench's.
-type systemTables struct {
+// empty results for the others. Also used by connbench's gocql setup.
+type SystemTables struct {
 	local, peers, schema *frame.Rows
 }
 
-func newSystemTables() (*systemTables, error) {
+// NewSystemTables builds the answers.
+func NewSystemTables() (*SystemTables, error) {
 	varchar := types.Native(types.Varchar)
 	inet := types.Native(types.Inet)
 	uuid := types.Native(types.UUID)
@@ -75,11 +76,11 @@ func newSystemTables() (*systemTables, error) {
 	}
 	schema := &frame.Rows{Metadata: frame.RowsMetadata{Flags: frame.MetaGlobalTablesSpec,
 		Columns: []frame.ColumnSpec{{Keyspace: "system_schema", Table: "keyspaces", Name: "keyspace_name", Type: varchar}}}}
-	return &systemTables{local: local, peers: peers, schema: schema}, nil
+	return &SystemTables{local: local, peers: peers, schema: schema}, nil
 }
 
-// answer returns the rows for a query on a system table, or nil.
-func (s *systemTables) answer(query []byte) *frame.Rows {
+// Answer returns the rows for a query on a system table, or nil.
+func (s *SystemTables) Answer(query []byte) *frame.Rows {
 	switch {
 	case bytes.Contains(query, []byte("system.local")):
 		return s.local
@@ -91,9 +92,9 @@ func (s *systemTables) answer(query []byte) *frame.Rows {
 	return nil
 }
 
-// queryText returns the CQL text at the start of a QUERY body (a [long
+// QueryText returns the CQL text at the start of a QUERY body (a [long
 // string]), or nil.
-func queryText(body []byte) []byte {
+func QueryText(body []byte) []byte {
 	if len(body) < 4 {
 		return nil
 	}
