@@ -39,7 +39,9 @@ var ErrTraceIncomplete = errors.New("cluster: the trace is not complete yet")
 // Trace reads the trace of a traced statement (Query.Trace,
 // Result.TraceID). The server writes traces in the background, so it polls
 // until the trace session has its duration (for at most 5 s, or until ctx
-// ends).
+// ends). The events of a trace are written in the background too, and the
+// last ones can still be missing when the session row is complete: read
+// the trace again to see them.
 func (s *Session) Trace(ctx context.Context, id [16]byte) (*Trace, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
