@@ -34,7 +34,7 @@ bench: ## benchmarks with allocation counts
 
 bench-conn: ## one-connection round trips, cqlwire conn vs gocql (answering server; the real node too when running)
 	mkdir -p $(CURDIR)/.cache && cd tools && for i in 1 2 3; do $(GO) test -run '^$$' -bench RoundTrip -benchmem -benchtime 700ms ./connbench/; done | tee $(CURDIR)/.cache/connbench.txt
-	cd tools && $(GO) run golang.org/x/perf/cmd/benchstat@latest -col /driver $(CURDIR)/.cache/connbench.txt
+	cd tools && $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da -col /driver $(CURDIR)/.cache/connbench.txt
 
 bench-gocql: ## cqlwire (the Session) vs gocql and the raw-wire ceiling, every workload, short run (answering server; the real node too when running): .cache/cqlbench/
 	cd tools && $(GO) run ./cmd/cqlbench -short -drivers cqlwire,gocql,raw -out ../.cache/cqlbench

@@ -420,7 +420,7 @@ func (s *Session) attemptLoop(ctx context.Context, r *execRequest, rt *routing, 
 			}
 			p := rt.pools[host.ID]
 			if p == nil {
-				errs = append(errs, HostError{Addr: host.ID.String(), Err: errors.New("no connection pool (being dialled)")})
+				errs = append(errs, HostError{Addr: rt.addrOf(host), Err: errors.New("no connection pool yet (its first connection is being dialled)")})
 				host = next()
 				continue
 			}

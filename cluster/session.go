@@ -647,6 +647,17 @@ func (s *Session) publishLocked() {
 	s.routing.Store(&routing{snap: snap, view: pool.NewClusterView(snap, hosts, up), pools: pools, known: known})
 }
 
+// addrOf returns the address of h for error messages (its host id when
+// the routing does not know it).
+func (r *routing) addrOf(h *pool.Host) string {
+	for _, k := range r.known {
+		if k.Host.ID == h.ID {
+			return k.Addr.String()
+		}
+	}
+	return "host " + h.ID.String()
+}
+
 // currentRouting returns the routing, rebuilt first if the watcher has
 // published a new snapshot (a schema or topology change) since.
 func (s *Session) currentRouting() *routing {

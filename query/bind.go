@@ -54,32 +54,40 @@ type BindError struct {
 }
 
 func (e *BindError) Error() string {
+	if e.Index < 0 {
+		return positionError("bind", "", -1, e.Name, nil, e.Err, "invalid value")
+	}
+	return positionError("", "bind marker", e.Index, e.Name, e.Type, e.Err, "invalid value")
+}
+
+// positionError formats the errors of binding and scanning alike:
+// "query: <op> <what> <index> "<name>" (<type>): <cause>".
+func positionError(op, what string, index int, name string, t *types.Type, err error, fallback string) string {
 	var b strings.Builder
 	b.WriteString("query: ")
-	if e.Index < 0 {
-		b.WriteString("bind")
-		if e.Name != "" {
+	b.WriteString(op)
+	if index >= 0 {
+		if op != "" {
 			b.WriteString(" ")
-			b.WriteString(strconv.Quote(e.Name))
 		}
-	} else {
-		b.WriteString("bind marker ")
-		b.WriteString(strconv.Itoa(e.Index))
-		if e.Name != "" {
-			b.WriteString(" ")
-			b.WriteString(strconv.Quote(e.Name))
-		}
-		if e.Type != nil {
-			b.WriteString(" (")
-			b.WriteString(e.Type.String())
-			b.WriteString(")")
-		}
+		b.WriteString(what)
+		b.WriteString(" ")
+		b.WriteString(strconv.Itoa(index))
+	}
+	if name != "" {
+		b.WriteString(" ")
+		b.WriteString(strconv.Quote(name))
+	}
+	if t != nil {
+		b.WriteString(" (")
+		b.WriteString(t.String())
+		b.WriteString(")")
 	}
 	b.WriteString(": ")
-	if e.Err != nil {
-		b.WriteString(e.Err.Error())
+	if err != nil {
+		b.WriteString(err.Error())
 	} else {
-		b.WriteString("invalid value")
+		b.WriteString(fallback)
 	}
 	return b.String()
 }

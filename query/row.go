@@ -3,8 +3,6 @@ package query
 import (
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/cqlwire/cqlwire/frame"
 	"github.com/cqlwire/cqlwire/types"
@@ -69,28 +67,10 @@ type ScanError struct {
 }
 
 func (e *ScanError) Error() string {
-	var b strings.Builder
-	b.WriteString("query: scan")
-	if e.Index >= 0 {
-		b.WriteString(" column ")
-		b.WriteString(strconv.Itoa(e.Index))
-		if e.Column != "" {
-			b.WriteString(" ")
-			b.WriteString(strconv.Quote(e.Column))
-		}
-		if e.Type != nil {
-			b.WriteString(" (")
-			b.WriteString(e.Type.String())
-			b.WriteString(")")
-		}
+	if e.Index < 0 {
+		return positionError("scan", "", -1, "", nil, e.Err, "failed")
 	}
-	b.WriteString(": ")
-	if e.Err != nil {
-		b.WriteString(e.Err.Error())
-	} else {
-		b.WriteString("failed")
-	}
-	return b.String()
+	return positionError("scan", "column", e.Index, e.Column, e.Type, e.Err, "failed")
 }
 
 func (e *ScanError) Unwrap() error { return e.Err }
