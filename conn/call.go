@@ -50,6 +50,10 @@ type call struct {
 	// the error. Both are written before the call is put in its slot.
 	deadline atomic.Int64
 	timeout  time.Duration
+	// sentAt is when the writer took the request for the socket (the
+	// connection's clock): the sweep's measure of how long the server has
+	// owed an answer.
+	sentAt atomic.Int64
 
 	// The outcome, written before the state moves to done.
 	hdr  frame.Header
@@ -73,6 +77,7 @@ func getCall() *call { return callPool.Get().(*call) }
 func putCall(cl *call) {
 	cl.hdr, cl.body, cl.err, cl.sent = frame.Header{}, nil, nil, false
 	cl.deadline.Store(0)
+	cl.sentAt.Store(0)
 	if cap(cl.buf) > callBufRetain {
 		cl.buf = nil
 	}

@@ -21,6 +21,20 @@ const (
 	DefaultDialTimeout       = 10 * time.Second
 	DefaultTimeout           = 12 * time.Second
 	DefaultHeartbeatInterval = 30 * time.Second
+	// DefaultStallTimeout: requests wait and nothing arrived for this long,
+	// so the connection is reported stalled and probed. Healthy nodes
+	// answer most requests in milliseconds; a frozen one answers nothing.
+	DefaultStallTimeout = 500 * time.Millisecond
+	// DefaultProbeTimeout: a probe's OPTIONS and nothing at all received for
+	// this long, so the connection is closed.
+	DefaultProbeTimeout = time.Second
+	// DefaultWriteTimeout: a write to the socket that makes no progress for
+	// this long (the peer stopped reading) closes the connection.
+	DefaultWriteTimeout = 5 * time.Second
+	// DefaultMaxOrphanedStreams: more stream ids than this held by requests
+	// that timed out or were abandoned, still unanswered, close the
+	// connection (the Java driver 4 uses the same threshold).
+	DefaultMaxOrphanedStreams = 256
 	// MaxStreams is the number of stream ids of protocol v3 and later: the
 	// most requests one connection carries at once.
 	MaxStreams = 32768
@@ -85,11 +99,41 @@ type Config struct {
 	Timeout time.Duration
 
 	// HeartbeatInterval is how long the connection may stay without
-	// receiving anything before it sends an OPTIONS to check the server is
-	// still there. If that is not answered within Timeout (or within the
-	// interval, when Timeout is negative) the connection is closed. Zero
-	// means DefaultHeartbeatInterval; negative disables the heartbeat.
+	// receiving a byte before it probes the server (see ProbeTimeout).
+	// Zero means DefaultHeartbeatInterval; negative disables the heartbeat.
 	HeartbeatInterval time.Duration
+
+	// StallTimeout is how long requests may wait without a single byte
+	// arriving from the server before the connection is reported stalled
+	// (Health) and probed: a node that is frozen (SIGSTOP, a long GC
+	// pause, a dead link behind an open socket) is found this way in
+	// StallTimeout + ProbeTimeout, not after a heartbeat interval. A
+	// server that is merely slow answers the probe and nothing else
+	// happens. Zero means DefaultStallTimeout; negative disables it.
+	StallTimeout time.Duration
+
+	// ProbeTimeout bounds a probe (heartbeat, stall, or Probe): an OPTIONS
+	// request is sent, and if nothing at all is received within
+	// ProbeTimeout the connection is closed with an error wrapping
+	// ErrConnectionLost, failing its requests as connection errors (not as
+	// their own timeouts, so that a session retries idempotent ones
+	// elsewhere). Any byte counts as life: a large answer arriving slowly
+	// keeps the connection open even if the OPTIONS answer is behind it.
+	// Zero means DefaultProbeTimeout.
+	ProbeTimeout time.Duration
+
+	// WriteTimeout closes the connection when a write to the socket makes
+	// no progress for this long (a peer that stopped reading), so that
+	// requests do not pile up behind a writer that never returns. Zero
+	// means DefaultWriteTimeout; negative disables it.
+	WriteTimeout time.Duration
+
+	// MaxOrphanedStreams closes the connection when more stream ids than
+	// this are held by requests that timed out or whose caller gave up,
+	// and whose answer has not arrived: such a node is not answering, and
+	// the ids are lost to other requests until it does. Zero means
+	// DefaultMaxOrphanedStreams; negative means no limit.
+	MaxOrphanedStreams int
 
 	// MaxFrameSize is the largest envelope body accepted from the server.
 	// A larger one closes the connection. Zero means
@@ -97,7 +141,9 @@ type Config struct {
 	MaxFrameSize int
 
 	// MaxStreams limits the requests in flight on the connection; more
-	// wait for a stream id to be free (bounded by their context). Zero
+	// wait for a stream id to be free, bounded by their context and their
+	// timeout (Timeout or Request.Timeout): a request that gets no id in
+	// time fails as not sent, with an error wrapping ErrStreamsExhausted. Zero
 	// means MaxStreams (32768), the most the protocol allows.
 	MaxStreams int
 
@@ -138,6 +184,10 @@ type settings struct {
 	dialTimeout        time.Duration
 	timeout            time.Duration
 	heartbeat          time.Duration
+	stallTimeout       time.Duration
+	probeTimeout       time.Duration
+	writeTimeout       time.Duration
+	maxOrphans         int
 	maxFrame           int
 	maxStreams         int
 	driverName         string
@@ -172,6 +222,10 @@ func (cfg *Config) validate(addr string) (*settings, error) {
 		dialTimeout:   cfg.DialTimeout,
 		timeout:       cfg.Timeout,
 		heartbeat:     cfg.HeartbeatInterval,
+		stallTimeout:  cfg.StallTimeout,
+		probeTimeout:  cfg.ProbeTimeout,
+		writeTimeout:  cfg.WriteTimeout,
+		maxOrphans:    cfg.MaxOrphanedStreams,
 		maxFrame:      cfg.MaxFrameSize,
 		maxStreams:    cfg.MaxStreams,
 		driverName:    cfg.DriverName,
@@ -249,6 +303,21 @@ func (cfg *Config) validate(addr string) (*settings, error) {
 	}
 	if s.heartbeat == 0 {
 		s.heartbeat = DefaultHeartbeatInterval
+	}
+	if s.stallTimeout == 0 {
+		s.stallTimeout = DefaultStallTimeout
+	}
+	switch {
+	case s.probeTimeout == 0:
+		s.probeTimeout = DefaultProbeTimeout
+	case s.probeTimeout < 0:
+		return nil, configErr("ProbeTimeout %v is negative", s.probeTimeout)
+	}
+	if s.writeTimeout == 0 {
+		s.writeTimeout = DefaultWriteTimeout
+	}
+	if s.maxOrphans == 0 {
+		s.maxOrphans = DefaultMaxOrphanedStreams
 	}
 	switch {
 	case s.maxFrame == 0:

@@ -69,7 +69,22 @@ type Conn struct {
 	queue []*call
 	wake  chan struct{} // capacity 1: "the queue became non-empty"
 
-	reads atomic.Uint64 // envelopes read: the heartbeat's idleness test
+	// Liveness, all on the connection's clock (now). lastRead is when the
+	// last byte arrived: any progress on the socket is life. writeSince is
+	// when the write under way started its current chunk (0: none).
+	lastRead     atomic.Int64
+	writeSince   atomic.Int64
+	bytesRead    atomic.Uint64
+	bytesWritten atomic.Uint64
+	// orphans counts stream ids held by requests whose caller is gone
+	// (timed out or abandoned after being sent) and whose answer has not
+	// arrived.
+	orphans     atomic.Int32
+	timeouts    atomic.Uint64 // requests answered by their timeout
+	lastTimeout atomic.Int64  // when the last one was (0: never)
+	stalled     atomic.Bool   // set by the sweep: requests wait, nothing arrives
+	probeSent   atomic.Int64  // when the probe under way was sent (0: none)
+	probeWake   chan struct{} // capacity 1: "probe now"
 
 	dead     atomic.Bool // set by fail, before dying is closed
 	failOnce sync.Once
@@ -162,15 +177,12 @@ func (c *Conn) start() {
 	c.hbDone = make(chan struct{})
 	c.sweepWake = make(chan struct{}, 1)
 	c.sweepDone = make(chan struct{})
-	c.epoch = time.Now()
+	c.probeWake = make(chan struct{}, 1)
+	c.lastRead.Store(c.now())
 	go c.writeLoop()
 	go c.readLoop()
 	go c.timeoutLoop()
-	if c.heartbeat > 0 {
-		go c.heartbeatLoop()
-	} else {
-		close(c.hbDone)
-	}
+	go c.livenessLoop()
 }
 
 // Do sends a request and waits for its answer. It returns the answer's
@@ -228,6 +240,7 @@ func (c *Conn) Do(ctx context.Context, req Request) (*frame.Envelope, error) {
 		return nil, c.requestErr(op, false, cause)
 	}
 	if cl.state.CompareAndSwap(stSent, stAbandonedSent) {
+		c.orphans.Add(1)
 		return nil, c.requestErr(op, true, cause)
 	}
 	// The outcome arrived while giving up: use it.
@@ -238,7 +251,13 @@ func (c *Conn) Do(ctx context.Context, req Request) (*frame.Envelope, error) {
 // send takes a stream id, encodes the request into a pooled call and
 // queues it for the writer.
 func (c *Conn) send(ctx context.Context, op frame.Opcode, req *Request, deadline int64, timeout time.Duration) (*call, error) {
-	id, wake, err := c.streams.acquire(ctx, c.dying)
+	var wait time.Duration // 0: bounded by ctx alone
+	if deadline != 0 {
+		if wait = time.Duration(deadline - c.now()); wait <= 0 {
+			wait = time.Nanosecond
+		}
+	}
+	id, wake, err := c.streams.acquire(ctx, c.dying, wait)
 	if wake {
 		select {
 		case c.sweepWake <- struct{}{}:
@@ -246,8 +265,12 @@ func (c *Conn) send(ctx context.Context, op frame.Opcode, req *Request, deadline
 		}
 	}
 	if err != nil {
-		if err == errDying {
+		switch err {
+		case errDying:
 			return nil, c.requestErr(op, false, c.err)
+		case errNoStream:
+			return nil, c.requestErr(op, false, fmt.Errorf("%w: all %d stream ids stayed in use (%d held by requests that timed out or were abandoned) for the request's timeout of %v",
+				ErrStreamsExhausted, c.streams.inFlight(), c.orphans.Load(), timeout))
 		}
 		return nil, c.requestErr(op, false,
 			fmt.Errorf("waiting for a free stream id (%d requests in flight): %w", c.streams.inFlight(), err))
@@ -367,12 +390,14 @@ func (c *Conn) writeLoop() {
 				break
 			}
 			buf = buf[:0]
+			sentAt := c.now()
 			for i, cl := range batch {
 				batch[i] = nil
 				// Copy first: until the state moves on, only the writer
 				// may recycle a call whose caller gave up.
 				n := len(buf)
 				buf = append(buf, cl.buf...)
+				cl.sentAt.Store(sentAt)
 				if !cl.state.CompareAndSwap(stQueued, stSent) {
 					// Abandoned, or timed out, before it was sent: drop it
 					// unsent. A timed-out one was already taken from its
@@ -405,7 +430,7 @@ func (c *Conn) writeLoop() {
 				}
 				out = segs
 			}
-			if _, err := c.nc.Write(out); err != nil {
+			if err := c.write(out); err != nil {
 				c.fail(fmt.Errorf("%w: write: %w", ErrConnectionLost, err))
 				return
 			}
@@ -417,6 +442,28 @@ func (c *Conn) writeLoop() {
 			}
 		}
 	}
+}
+
+// writeChunk is the most written with one call: the write timeout is about
+// progress, so a large batch is written in parts, each of which must get
+// through within WriteTimeout.
+const writeChunk = 256 << 10
+
+// write writes b, recording when each chunk started for the sweep's write
+// timeout.
+func (c *Conn) write(b []byte) error {
+	for len(b) > 0 {
+		n := min(len(b), writeChunk)
+		c.writeSince.Store(c.now())
+		if _, err := c.nc.Write(b[:n]); err != nil {
+			c.writeSince.Store(0)
+			return err
+		}
+		c.bytesWritten.Add(uint64(n))
+		b = b[n:]
+	}
+	c.writeSince.Store(0)
+	return nil
 }
 
 // readLoop reads answers and hands each to its caller until the connection
@@ -440,7 +487,6 @@ func (c *Conn) readLoop() {
 			}
 			break
 		}
-		c.reads.Add(1)
 		err = c.dispatch(h, body)
 	}
 	c.fail(err)
@@ -468,6 +514,7 @@ func (c *Conn) dispatch(h frame.Header, body []byte) error {
 		cl.ready <- struct{}{}
 	} else {
 		// The caller gave up: the late answer frees the stream id.
+		c.orphans.Add(-1)
 		putCall(cl)
 	}
 	c.streams.release(h.Stream)
@@ -487,6 +534,7 @@ func (c *Conn) take(h frame.Header) (*call, error) {
 	}
 	if cl == expiredSlot {
 		slot.Store(nil)
+		c.orphans.Add(-1)
 		c.streams.release(h.Stream)
 		return nil, nil
 	}
@@ -515,6 +563,7 @@ func (c *Conn) timeoutLoop() {
 	defer t.Stop()
 	for {
 		if c.streams.park() {
+			c.stalled.Store(false)
 			select {
 			case <-c.sweepWake:
 			case <-c.dying:
@@ -527,7 +576,10 @@ func (c *Conn) timeoutLoop() {
 		case <-c.dying:
 			return
 		}
-		c.expire(c.now())
+		if err := c.expire(c.now()); err != nil {
+			c.fail(err)
+			return
+		}
 		t.Reset(timeoutResolution)
 	}
 }
@@ -535,12 +587,17 @@ func (c *Conn) timeoutLoop() {
 // expire answers every request whose timeout has passed with a timeout
 // error. One already sent keeps its stream id (expiredSlot) until its
 // answer arrives; one not yet written is left for the writer to drop.
-func (c *Conn) expire(now int64) {
+//
+// It also judges the connection's health: it returns the error to end the
+// connection with when a write is stuck or too many ids are orphaned, and
+// asks for a probe when requests wait and nothing arrives.
+func (c *Conn) expire(now int64) error {
 	c.takeMu.Lock()
 	defer c.takeMu.Unlock()
 	if c.dead.Load() {
-		return // the final sweep fails every request
+		return nil // the final sweep fails every request
 	}
+	oldest := int64(0) // when the longest-waiting request was sent
 	for i := range c.streams.chunks {
 		ch := c.streams.chunks[i].Load()
 		if ch == nil {
@@ -552,11 +609,17 @@ func (c *Conn) expire(now int64) {
 			if cl == nil || cl == expiredSlot {
 				continue
 			}
+			st := cl.state.Load()
+			if st == stSent || st == stAbandonedSent {
+				if at := cl.sentAt.Load(); at != 0 && (oldest == 0 || at < oldest) {
+					oldest = at
+				}
+			}
 			if dl := cl.deadline.Load(); dl == 0 || now < dl {
 				continue
 			}
 			err := fmt.Errorf("no answer within the request's timeout of %v: %w", cl.timeout, context.DeadlineExceeded)
-			switch cl.state.Load() {
+			switch st {
 			case stSent:
 				// The outcome is written before the state moves to done.
 				// The caller may move it to abandoned meanwhile, but
@@ -564,6 +627,9 @@ func (c *Conn) expire(now int64) {
 				cl.err, cl.sent = err, true
 				if cl.state.CompareAndSwap(stSent, stDone) {
 					slot.Store(expiredSlot)
+					c.orphans.Add(1)
+					c.timeouts.Add(1)
+					c.lastTimeout.Store(now)
 					cl.ready <- struct{}{}
 				} else {
 					cl.err, cl.sent = nil, false // the caller gave up first: the reader frees it
@@ -576,6 +642,8 @@ func (c *Conn) expire(now int64) {
 				if cl.state.CompareAndSwap(stQueued, stExpiredUnsent) {
 					slot.Store(nil)
 					c.streams.release(cl.stream)
+					c.timeouts.Add(1)
+					c.lastTimeout.Store(now)
 					cl.ready <- struct{}{}
 				} else {
 					cl.err = nil // sent, or abandoned, meanwhile: the next sweep sees it
@@ -583,6 +651,28 @@ func (c *Conn) expire(now int64) {
 			}
 		}
 	}
+	return c.judge(now, oldest)
+}
+
+// judge is the sweep's verdict on the connection's health (see expire).
+// oldest is when the longest-waiting request was sent, 0 for none.
+func (c *Conn) judge(now, oldest int64) error {
+	s := c.s
+	if w := c.writeSince.Load(); w != 0 && s.writeTimeout > 0 && now-w >= int64(s.writeTimeout) {
+		return fmt.Errorf("%w: a write made no progress for %v (WriteTimeout): the server stopped reading", ErrConnectionLost, s.writeTimeout)
+	}
+	if n := c.orphans.Load(); s.maxOrphans > 0 && int(n) > s.maxOrphans {
+		return fmt.Errorf("%w: %d requests timed out or were abandoned and are still unanswered (MaxOrphanedStreams is %d)", ErrConnectionLost, n, s.maxOrphans)
+	}
+	stalled := false
+	if oldest != 0 && s.stallTimeout > 0 {
+		stalled = now-max(oldest, c.lastRead.Load()) >= int64(s.stallTimeout)
+	}
+	c.stalled.Store(stalled)
+	if stalled && c.probeSent.Load() == 0 {
+		c.Probe()
+	}
+	return nil
 }
 
 // event passes an EVENT on to Config.Events without ever blocking.
@@ -649,45 +739,132 @@ func (c *Conn) shutdown() {
 	close(c.done)
 }
 
-// heartbeatLoop sends OPTIONS whenever nothing was read for a whole
-// interval, and ends the connection if it is not answered.
-func (c *Conn) heartbeatLoop() {
-	defer close(c.hbDone)
-	wait := c.timeout
-	if wait <= 0 {
-		wait = c.heartbeat
+// Probe checks, in the background, that the server is still there: it
+// sends an OPTIONS and closes the connection if nothing at all is received
+// within ProbeTimeout. Until something is received the connection reports
+// itself Suspect. A probe already under way is not doubled. A session
+// calls it when the cluster says the node is down while its connections
+// look open.
+func (c *Conn) Probe() {
+	select {
+	case c.probeWake <- struct{}{}:
+	default:
 	}
-	t := time.NewTimer(c.heartbeat)
-	defer t.Stop()
-	seen := c.reads.Load()
+}
+
+// livenessLoop runs the probes: after HeartbeatInterval with nothing
+// received, and whenever Probe asks (the sweep does when requests stall).
+func (c *Conn) livenessLoop() {
+	defer close(c.hbDone)
+	var tick <-chan time.Time
+	var t *time.Timer
+	if c.heartbeat > 0 {
+		t = time.NewTimer(c.heartbeat)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
 		case <-c.dying:
 			return
-		case <-t.C:
-		}
-		if n := c.reads.Load(); n != seen {
-			seen = n
-			t.Reset(c.heartbeat)
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		_, err := c.Do(ctx, Request{Message: &frame.Options{}})
-		cancel()
-		var fe *frame.Error
-		if err != nil && !errors.As(err, &fe) {
-			if c.dead.Load() {
-				return
+		case <-tick:
+			if quiet := time.Duration(c.now() - c.lastRead.Load()); quiet < c.heartbeat {
+				t.Reset(c.heartbeat - quiet)
+				continue
 			}
-			if errors.Is(err, context.DeadlineExceeded) {
-				err = fmt.Errorf("no answer to the heartbeat OPTIONS within %v: %w", wait, context.DeadlineExceeded)
-			} else {
-				err = fmt.Errorf("heartbeat OPTIONS failed: %v", errors.Unwrap(err))
-			}
-			c.fail(fmt.Errorf("%w: %w", ErrConnectionLost, err))
+		case <-c.probeWake:
+		}
+		if err := c.probe(); err != nil {
+			c.fail(err)
 			return
 		}
-		seen = c.reads.Load()
-		t.Reset(c.heartbeat)
+		if t != nil {
+			t.Reset(c.heartbeat)
+		}
 	}
+}
+
+// probe sends an OPTIONS and waits up to ProbeTimeout. It returns the
+// error to end the connection with when nothing at all arrived meanwhile.
+func (c *Conn) probe() error {
+	sent := c.now()
+	c.probeSent.Store(sent)
+	defer c.probeSent.Store(0)
+	wait := c.s.probeTimeout
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	_, err := c.Do(ctx, Request{Message: &frame.Options{}, Timeout: wait})
+	cancel()
+	var fe *frame.Error
+	if err == nil || errors.As(err, &fe) || c.dead.Load() {
+		return nil // an ERROR answer is an answer too
+	}
+	if c.lastRead.Load() > sent {
+		return nil // the OPTIONS is behind a large answer still arriving: progress is life
+	}
+	return fmt.Errorf("%w: nothing received within %v of an OPTIONS probe (%d requests waiting, nothing received for %v)",
+		ErrConnectionLost, wait, c.streams.inFlight(), time.Duration(c.now()-c.lastRead.Load()).Round(time.Millisecond))
+}
+
+// Health is a connection's state as a load balancer judges it.
+type Health struct {
+	// InFlight is the number of stream ids in use.
+	InFlight int
+	// Orphaned is the number of stream ids held by requests that timed out
+	// or were abandoned after being sent, whose answer has not arrived.
+	Orphaned int
+	// Suspect reports that requests wait and nothing arrived for
+	// StallTimeout, or that a probe has received nothing yet: new requests
+	// are better sent elsewhere.
+	Suspect bool
+	// Timeouts is the number of requests answered by their timeout;
+	// SinceTimeout is how long ago the last was (negative: never).
+	Timeouts     uint64
+	SinceTimeout time.Duration
+	// BytesRead and BytesWritten count the socket's traffic since the
+	// handshake ended.
+	BytesRead, BytesWritten uint64
+}
+
+// Health returns the connection's health. It is cheap (atomic loads) and
+// safe for concurrent use.
+func (c *Conn) Health() Health {
+	now := c.now()
+	h := Health{
+		InFlight:     c.streams.inFlight(),
+		Orphaned:     int(c.orphans.Load()),
+		Timeouts:     c.timeouts.Load(),
+		SinceTimeout: -1,
+		BytesRead:    c.bytesRead.Load(),
+		BytesWritten: c.bytesWritten.Load(),
+	}
+	if at := c.lastTimeout.Load(); at != 0 {
+		h.SinceTimeout = time.Duration(now - at)
+	}
+	h.Suspect = c.Suspect()
+	return h
+}
+
+// Suspect reports what Health.Suspect does, more cheaply.
+func (c *Conn) Suspect() bool {
+	if c.stalled.Load() {
+		return true
+	}
+	p := c.probeSent.Load()
+	return p != 0 && c.lastRead.Load() < p
+}
+
+// progressReader records, for the liveness checks, every read that made
+// progress.
+type progressReader struct {
+	r io.Reader
+	c *Conn
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.c.lastRead.Store(p.c.now())
+		p.c.bytesRead.Add(uint64(n))
+	}
+	return n, err
 }

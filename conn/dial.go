@@ -102,7 +102,7 @@ func dialVersion(ctx context.Context, s *settings, v frame.Version) (*Conn, erro
 		version:   v,
 		nc:        nc,
 		raw:       raw,
-		rd:        newFrameReader(nc, s.maxFrame),
+		epoch:     time.Now(),
 		decOpts:   frame.DecodeOptions{Limits: frame.Limits{MaxFrameSize: s.maxFrame}},
 		timeout:   s.timeout,
 		heartbeat: s.heartbeat,
@@ -114,6 +114,7 @@ func dialVersion(ctx context.Context, s *settings, v frame.Version) (*Conn, erro
 		done:      make(chan struct{}),
 		supported: map[string][]string{},
 	}
+	c.rd = newFrameReader(&progressReader{r: nc, c: c}, s.maxFrame)
 	if op, err := c.handshake(dctx); err != nil {
 		return fail(op, err)
 	}

@@ -10,8 +10,10 @@ var (
 	ErrClosed = errors.New("connection closed")
 
 	// ErrConnectionLost is wrapped by the cause of every other end of a
-	// connection: a read or write error, a heartbeat without an answer, or
-	// a server that broke the protocol.
+	// connection: a read or write error, a probe that received nothing, a
+	// write that made no progress, too many orphaned stream ids, or a
+	// server that broke the protocol. It never wraps a context error: the
+	// requests it fails were not given up on by their callers.
 	ErrConnectionLost = errors.New("connection lost")
 
 	// ErrProtocol is wrapped when the server sent something the protocol
@@ -19,6 +21,11 @@ var (
 	// segment with a bad checksum, a frame over the size limit. The
 	// connection is closed because nothing after it can be trusted.
 	ErrProtocol = errors.New("protocol violation")
+
+	// ErrStreamsExhausted is wrapped when a request found every stream id
+	// of the connection in use for as long as its timeout allowed: it was
+	// not sent, and another connection (or node) may take it.
+	ErrStreamsExhausted = errors.New("no free stream id")
 
 	// ErrConfig is wrapped by the errors Dial returns for a Config that
 	// cannot work.
@@ -29,8 +36,8 @@ var (
 // answer from the server is not an Error: Do returns it as a *frame.Error.
 //
 // Match the cause with errors.Is: ErrClosed, ErrConnectionLost,
-// ErrProtocol, context.DeadlineExceeded (the request's context, or the
-// connection's default timeout) or context.Canceled.
+// ErrProtocol, ErrStreamsExhausted, context.DeadlineExceeded (the
+// request's context, or its timeout) or context.Canceled.
 type Error struct {
 	// Addr is the node's address as given to Dial.
 	Addr string

@@ -503,7 +503,9 @@ func TestFakeKilled(t *testing.T) {
 	}
 }
 
-// TestFakeHeartbeatMissed: an unanswered heartbeat ends the connection.
+// TestFakeHeartbeatMissed: a heartbeat that gets nothing back ends the
+// connection, as a lost connection (never as a request's deadline, which
+// a session would take for the statement's own and not retry elsewhere).
 func TestFakeHeartbeatMissed(t *testing.T) {
 	srv := startServer(t, testserver.Options{Handler: func(req *testserver.Request) testserver.Reply {
 		if req.Header.Opcode == frame.OpOptions && req.Conn.Version != 0 {
@@ -513,15 +515,18 @@ func TestFakeHeartbeatMissed(t *testing.T) {
 	}})
 	cfg := fakeConfig(frame.V5)
 	cfg.HeartbeatInterval = 50 * time.Millisecond
-	cfg.Timeout = 100 * time.Millisecond
+	cfg.ProbeTimeout = 100 * time.Millisecond
 	c := dialT(t, srv.Addr(), cfg)
 	start := time.Now()
-	connLost(t, c, context.DeadlineExceeded)
+	connLost(t, c)
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("closed after %v", d)
 	}
-	if !strings.Contains(c.Err().Error(), "heartbeat") {
-		t.Errorf("Err() does not mention the heartbeat: %v", c.Err())
+	if errors.Is(c.Err(), context.DeadlineExceeded) {
+		t.Errorf("Err() = %v wraps context.DeadlineExceeded", c.Err())
+	}
+	if !strings.Contains(c.Err().Error(), "probe") {
+		t.Errorf("Err() does not mention the probe: %v", c.Err())
 	}
 }
 

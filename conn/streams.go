@@ -2,8 +2,10 @@ package conn
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // chunkSize is the number of stream slots allocated together. Slots are
@@ -38,18 +40,31 @@ func newStreams(max int) *streams {
 	return &streams{sem: make(chan struct{}, max)}
 }
 
-// acquire returns a free stream id, waiting while there is none. wake is
-// true when the timeout sweep was parked and must be woken.
-func (s *streams) acquire(ctx context.Context, dying <-chan struct{}) (id int16, wake bool, err error) {
+// errNoStream is returned by acquire when its wait bound passed.
+var errNoStream = errors.New("no free stream id in time")
+
+// acquire returns a free stream id, waiting while there is none: until ctx
+// ends, dying closes, or wait passes (0: no bound but ctx). wake is true
+// when the timeout sweep was parked and must be woken.
+func (s *streams) acquire(ctx context.Context, dying <-chan struct{}, wait time.Duration) (id int16, wake bool, err error) {
 	select {
 	case s.sem <- struct{}{}:
 	default:
+		// Every id is taken: only now is a timer worth its cost.
+		var expired <-chan time.Time
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			defer t.Stop()
+			expired = t.C
+		}
 		select {
 		case s.sem <- struct{}{}:
 		case <-ctx.Done():
 			return 0, false, context.Cause(ctx)
 		case <-dying:
 			return 0, false, errDying
+		case <-expired:
+			return 0, false, errNoStream
 		}
 	}
 	s.mu.Lock()

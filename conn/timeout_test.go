@@ -167,9 +167,9 @@ func TestFakeTimeoutWhileWriterBlocked(t *testing.T) {
 // until take sees the late answer; one its caller gave up on is left to
 // whoever frees it.
 func TestExpire(t *testing.T) {
-	c := &Conn{streams: newStreams(16)}
+	c := &Conn{streams: newStreams(16), s: &settings{}, probeWake: make(chan struct{}, 1)}
 	put := func(state int32, deadline int64) *call {
-		id, _, err := c.streams.acquire(context.Background(), nil)
+		id, _, err := c.streams.acquire(context.Background(), nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
