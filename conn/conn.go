@@ -853,6 +853,13 @@ func (c *Conn) Suspect() bool {
 	return p != 0 && c.lastRead.Load() < p
 }
 
+// TimedOutWithin reports that a request on the connection timed out less
+// than d ago.
+func (c *Conn) TimedOutWithin(d time.Duration) bool {
+	at := c.lastTimeout.Load()
+	return at != 0 && c.now()-at < int64(d)
+}
+
 // progressReader records, for the liveness checks, every read that made
 // progress.
 type progressReader struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -199,7 +198,42 @@ func (p *HostPool) InFlight() int {
 	return n
 }
 
-// Pick returns the live connection with the fewest requests in flight. It
+// SuspectWindow is how long a host stays suspect after one of its
+// requests timed out (see HostPool.Suspect).
+const SuspectWindow = time.Second
+
+// Suspect reports that the host is up but should get new requests only if
+// no healthier replica can take them: one of its connections has requests
+// waiting while nothing arrives (conn.Conn.Suspect: a frozen node is
+// suspect within conn.Config.StallTimeout), or a request to it timed out
+// within the last SuspectWindow. Like Up it takes no lock.
+func (p *HostPool) Suspect() bool {
+	l := p.live.Load()
+	if l == nil {
+		return false
+	}
+	for _, c := range *l {
+		if c.Suspect() || c.TimedOutWithin(SuspectWindow) {
+			return true
+		}
+	}
+	return false
+}
+
+// Probe asks each live connection to check now that the node answers
+// (conn.Conn.Probe): one that receives nothing within its ProbeTimeout is
+// closed and replaced. For when the cluster reports the node down while
+// its connections look open.
+func (p *HostPool) Probe() {
+	if l := p.live.Load(); l != nil {
+		for _, c := range *l {
+			c.Probe()
+		}
+	}
+}
+
+// Pick returns the live connection with the fewest requests in flight,
+// passing over suspect ones (see conn.Conn.Suspect) while another is not. It
 // takes no lock and allocates nothing while the host has a live
 // connection. The connection may still break after Pick returns it (Do
 // then fails with a conn.Error saying whether the request was sent).
@@ -211,7 +245,7 @@ func (p *HostPool) Pick() (*conn.Conn, error) {
 		if n > 0 {
 			start := int(p.next.Add(1) % uint32(n))
 			var best *conn.Conn
-			bestLoad := 0
+			bestLoad, bestSuspect := 0, false
 			for k := range n {
 				c := cs[(start+k)%n]
 				select {
@@ -219,8 +253,9 @@ func (p *HostPool) Pick() (*conn.Conn, error) {
 					continue // broken; its slot will notice
 				default:
 				}
-				if load := c.InFlight(); best == nil || load < bestLoad {
-					best, bestLoad = c, load
+				load, suspect := c.InFlight(), c.Suspect()
+				if best == nil || (bestSuspect && !suspect) || (suspect == bestSuspect && load < bestLoad) {
+					best, bestLoad, bestSuspect = c, load, suspect
 				}
 			}
 			if best != nil {
@@ -339,17 +374,7 @@ func (p *HostPool) run(i int, c *conn.Conn) {
 
 // delay is the jittered backoff before attempt number n (from 0).
 func (p *HostPool) delay(n int) time.Duration {
-	d := p.opts.ReconnectBase
-	for range n {
-		if d >= p.opts.ReconnectMax/2 {
-			d = p.opts.ReconnectMax
-			break
-		}
-		d *= 2
-	}
-	d = min(d, p.opts.ReconnectMax)
-	half := d / 2
-	return half + rand.N(d-half+1)
+	return Backoff{Base: p.opts.ReconnectBase, Max: p.opts.ReconnectMax}.Delay(n)
 }
 
 // lost records that slot i's connection broke with err.

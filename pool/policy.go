@@ -32,6 +32,19 @@ type ClusterView struct {
 	dcs   []string // in order of first appearance in hosts
 	byDC  map[string]*dcView
 	up    func(*Host) bool
+	load  func(*Host) Load
+}
+
+// Load is how busy and how healthy a host looks to the policies that order
+// replicas by it.
+type Load struct {
+	// InFlight is the number of requests in flight on the host's
+	// connections.
+	InFlight int
+	// Suspect reports that the host is up but appears not to be answering
+	// (see HostPool.Suspect): it should get new requests only after the
+	// hosts that are not suspect.
+	Suspect bool
 }
 
 type dcView struct {
@@ -100,6 +113,27 @@ func (v *ClusterView) HostsInRack(dc, rack string) []*Host {
 
 // IsUp reports whether h can take requests.
 func (v *ClusterView) IsUp(h *Host) bool { return v.up == nil || v.up(h) }
+
+// WithLoad returns a copy of the view whose LoadOf calls load (typically
+// the in-flight count and HostPool.Suspect of the host's pool). load is
+// called concurrently by every request and must be cheap.
+func (v *ClusterView) WithLoad(load func(*Host) Load) *ClusterView {
+	cp := *v
+	cp.load = load
+	return &cp
+}
+
+// LoadOf returns h's load; the zero Load when the view has no load
+// function.
+func (v *ClusterView) LoadOf(h *Host) Load {
+	if v.load == nil {
+		return Load{}
+	}
+	return v.load(h)
+}
+
+// suspect reports whether h is suspect.
+func (v *ClusterView) suspect(h *Host) bool { return v.load != nil && v.load(h).Suspect }
 
 // PlanReleaser is implemented by plans that can be recycled. A caller that
 // will not call Next again may call Release, once; the plan must not be
@@ -187,7 +221,8 @@ type DCAwareOptions struct {
 // DCAwareRoundRobin returns the up hosts of the local data centre in an
 // order that rotates by one on every plan (the local rack's hosts first
 // when a rack is configured), then, if enabled, up to RemoteHostsPerDC up
-// hosts of each remote data centre, also rotating.
+// hosts of each remote data centre, also rotating. Suspect hosts (see
+// ClusterView.WithLoad) come after the others of their group.
 type DCAwareRoundRobin struct {
 	opts DCAwareOptions
 	next atomic.Uint64
@@ -222,6 +257,11 @@ type dcPlan struct {
 	limit   int // 0: none
 	got     int
 	notRack string
+
+	// Suspect hosts of the current list, returned after its other hosts.
+	deferred []*Host
+	served   int // of deferred
+	defBuf   [4]*Host
 }
 
 func (q *dcPlan) init(p *DCAwareRoundRobin, v *ClusterView, skip []*Host) {
@@ -244,9 +284,23 @@ func (q *dcPlan) Next() *Host {
 			if (q.notRack != "" && h.Rack == q.notRack) || slices.Contains(q.skip, h) || !q.v.IsUp(h) {
 				continue
 			}
+			if q.v.suspect(h) {
+				if q.deferred == nil {
+					q.deferred = q.defBuf[:0]
+				}
+				q.deferred = append(q.deferred, h)
+				continue
+			}
 			q.got++
 			return h
 		}
+		if q.served < len(q.deferred) && (q.limit == 0 || q.got < q.limit) {
+			h := q.deferred[q.served]
+			q.served++
+			q.got++
+			return h
+		}
+		q.deferred, q.served = q.deferred[:0], 0
 		if !q.nextList() {
 			return nil
 		}
@@ -316,7 +370,10 @@ type TokenAwareOptions struct {
 
 // TokenAware returns the up replicas of the request's partition in the
 // local data centre first (local rack first if configured; shuffled or in
-// ring order), then the child's plan without those replicas. Requests
+// ring order), then the child's plan without those replicas. When the view
+// has a load function (ClusterView.WithLoad), suspect replicas go after the
+// healthy ones, and of the first two replicas the one with fewer requests
+// in flight goes first (unless InOrder). Requests
 // without a keyspace or routing key, or whose keyspace the snapshot does
 // not know, get the child's plan. The replicas' state is read when the plan
 // is made; the child's hosts' when they are reached.
@@ -437,6 +494,35 @@ func (t *TokenAware) replicas(dst []*Host, req RoutingInfo, v *ClusterView) []*H
 		shuffle(dst[:rackN], t.opts.IntN)
 		shuffle(dst[rackN:], t.opts.IntN)
 	}
+	if v.load == nil || len(dst) < 2 {
+		return dst
+	}
+	// Suspect replicas (up, but not answering) go last, the others keep
+	// their order.
+	var suspects [8]*Host
+	sus := suspects[:0]
+	kept := dst[:0]
+	for i, h := range dst {
+		if v.load(h).Suspect {
+			sus = append(sus, h)
+			if i < rackN {
+				rackN--
+			}
+			continue
+		}
+		kept = append(kept, h)
+	}
+	dst = append(kept, sus...)
+	// Of the first two healthy replicas of the first group (which are in
+	// random order), the less busy one goes first: a replica slowing down
+	// accumulates requests in flight and so gets fewer new ones.
+	first := len(kept)
+	if rackN > 0 {
+		first = rackN
+	}
+	if !t.opts.InOrder && first >= 2 && v.load(dst[1]).InFlight < v.load(dst[0]).InFlight {
+		dst[0], dst[1] = dst[1], dst[0]
+	}
 	return dst
 }
 
@@ -485,6 +571,7 @@ func (f *filter) Plan(req RoutingInfo, v *ClusterView) QueryPlan {
 		}
 		keep := f.keep
 		derived := NewClusterView(v.snap, kept, func(h *Host) bool { return keep(h) && v.IsUp(h) })
+		derived.load = v.load
 		c = &filterCache{src: v, view: derived}
 		f.cache.Store(c)
 	}
