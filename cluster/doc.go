@@ -60,10 +60,16 @@
 // [Watcher.Schema] is a lock-free read. If the schema cannot be read the
 // previous one stays and a warning is logged.
 //
-// Addresses: a peer is reached at native_address:native_port (peers_v2) or
-// rpc_address:WatcherConfig.Port (legacy peers); the control connection's own node
-// at the address dialled when it is an IP:port, else at its rpc_address and
-// rpc_port. WatcherConfig.AddressTranslator maps every address a node reports (not
+// Addresses: a peer is reached at native_address:native_port (peers_v2;
+// WatcherConfig.Port when the port is null) or rpc_address:WatcherConfig.Port
+// (legacy peers). A wildcard one (0.0.0.0, ::) is replaced by the peer's
+// broadcast address, with a warning; a peers row with a null address,
+// host_id, data_center, rack, tokens or schema_version is skipped, with a
+// warning. The control connection's own node is at the address its
+// connection reached: the address dialled when it is an IP:port, else the
+// IP and port the TCP connection went to (with a custom DialContext, which
+// may lead to a proxy, at system.local's rpc_address and rpc_port by the
+// same rule). WatcherConfig.AddressTranslator maps every address a node reports (not
 // the addresses given as contact points) before use, for NAT.
 //
 // Layering: cluster may import query, pool, conn, auth, frame and types;

@@ -98,29 +98,6 @@ func (t *table) node(row [][]byte) (nodeRow, error) {
 	return n, nil
 }
 
-// addrOf reads an address column and a port column (portCol "" or
-// missing: defPort).
-func (t *table) addrOf(row [][]byte, addrCol, portCol string, defPort int) (netip.AddrPort, error) {
-	var a netip.Addr
-	if err := t.get(row, addrCol, &a); err != nil {
-		return netip.AddrPort{}, err
-	}
-	port := defPort
-	if portCol != "" {
-		var p *int32
-		if err := t.get(row, portCol, &p); err != nil {
-			return netip.AddrPort{}, err
-		}
-		if p != nil && *p > 0 && *p < 65536 {
-			port = int(*p)
-		}
-	}
-	if !a.IsValid() {
-		return netip.AddrPort{}, nil
-	}
-	return netip.AddrPortFrom(a.Unmap(), uint16(port)), nil
-}
-
 // isInvalid reports whether err is the server's Invalid error (a table
 // that does not exist).
 func isInvalid(err error) bool {
@@ -169,14 +146,8 @@ func (w *Watcher) refresh(ctx context.Context, c *conn.Conn) error {
 	if local.id == (pool.HostID{}) {
 		return errors.New("cluster: system.local has no host_id")
 	}
-	if ap, err := netip.ParseAddrPort(c.Addr()); err == nil {
-		local.addr = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	} else {
-		a, err := lt.addrOf(lt.rows[0], "rpc_address", "rpc_port", w.cfg.Port)
-		if err != nil {
-			return fmt.Errorf("cluster: system.local: %w", err)
-		}
-		local.addr = w.translate(a)
+	if local.addr, err = w.localAddress(c, lt, lt.rows[0]); err != nil {
+		return err
 	}
 
 	pt, legacy, err := w.readPeers(ctx, c)
@@ -185,25 +156,10 @@ func (w *Watcher) refresh(ctx context.Context, c *conn.Conn) error {
 	}
 	nodes := []nodeRow{local}
 	for _, row := range pt.rows {
-		n, err := pt.node(row)
-		if err == nil {
-			if legacy {
-				n.addr, err = pt.addrOf(row, "rpc_address", "", w.cfg.Port)
-				if err == nil && (!n.addr.IsValid() || n.addr.Addr().IsUnspecified()) {
-					n.addr, err = pt.addrOf(row, "peer", "", w.cfg.Port)
-				}
-			} else {
-				n.addr, err = pt.addrOf(row, "native_address", "native_port", w.cfg.Port)
-			}
+		n, ok := w.peerNode(pt, row, legacy)
+		if !ok || n.id == local.id {
+			continue // logged, or a stale row of the local node
 		}
-		if err != nil {
-			w.log.Warn("cluster: skipping a malformed peers row", "err", err)
-			continue
-		}
-		if n.id == (pool.HostID{}) || n.id == local.id {
-			continue // a node still joining, or a stale row of the local node
-		}
-		n.addr = w.translate(n.addr)
 		nodes = append(nodes, n)
 	}
 

@@ -135,6 +135,8 @@ type Watcher struct {
 	snap atomic.Pointer[pool.Snapshot]
 	// schema is the metadata of the last successful refresh; see schema.go.
 	schema atomic.Pointer[Schema]
+	// reached: where control connections dialled by host name went; see address.go.
+	reached reachedAddrs
 
 	refreshMu sync.Mutex // serializes refreshes
 	mu        sync.Mutex // guards the fields below
@@ -300,7 +302,7 @@ func (w *Watcher) candidates() []string {
 }
 
 func (w *Watcher) tryControl(ctx context.Context, addr string) error {
-	c, err := conn.Dial(ctx, addr, &w.connCfg)
+	c, err := w.dialControl(ctx, addr)
 	if err != nil {
 		return err
 	}
