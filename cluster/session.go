@@ -23,7 +23,7 @@ import (
 
 // Defaults of the Config fields whose zero value means "default".
 const (
-	DefaultConnectTimeout         = 10 * time.Second
+	DefaultConnectTimeout         = conn.DefaultDialTimeout
 	DefaultSchemaAgreementTimeout = 10 * time.Second
 	DefaultMaxPreparedStatements  = 10000
 )
@@ -84,8 +84,16 @@ type Config struct {
 	// ReconnectBase and ReconnectMax bound the backoff of connections
 	// being replaced; zero means the pool package's defaults.
 	ReconnectBase, ReconnectMax time.Duration
-	// HeartbeatInterval: see conn.Config; zero means 30 s.
+	// HeartbeatInterval, StallTimeout and ProbeTimeout decide when a
+	// connection is probed and given up on: see conn.Config (zero means
+	// conn.DefaultHeartbeatInterval, 30 s; conn.DefaultStallTimeout,
+	// 500 ms; conn.DefaultProbeTimeout, 1 s). With the defaults a node
+	// that freezes under traffic is avoided by new requests within about
+	// 500 ms and its connections are closed (their idempotent requests
+	// retried on other nodes) within about 1.5 s.
 	HeartbeatInterval time.Duration
+	StallTimeout      time.Duration
+	ProbeTimeout      time.Duration
 
 	// DefaultProfile holds the consistency, timeouts, retry and
 	// speculative policies and page size of statements that name no
@@ -336,6 +344,8 @@ func newSession(cfg Config) (*Session, error) {
 		TLS:               cfg.TLSConfig,
 		DialTimeout:       cfg.ConnectTimeout,
 		HeartbeatInterval: cfg.HeartbeatInterval,
+		StallTimeout:      cfg.StallTimeout,
+		ProbeTimeout:      cfg.ProbeTimeout,
 		Keyspace:          cfg.Keyspace,
 		Logger:            s.log,
 		// Every request carries its statement's remaining time
@@ -431,7 +441,8 @@ func (s *Session) wanted(h HostInfo) bool {
 
 // onHostEvent runs on the watcher's goroutine: it must not block.
 func (s *Session) onHostEvent(ev HostEvent) {
-	if ev.Kind == HostUp {
+	switch ev.Kind {
+	case HostUp:
 		// The server says the node is back: retry its connections now
 		// rather than at the end of their backoff.
 		s.mu.Lock()
@@ -440,6 +451,16 @@ func (s *Session) onHostEvent(ev HostEvent) {
 				e.pool.Wake()
 			}
 			e.retryAt = time.Time{}
+		}
+		s.mu.Unlock()
+	case HostDown:
+		// Gossip says the node is down. Its connections may still look
+		// open (a frozen process keeps its sockets): that is evidence, so
+		// probe them now; any that get nothing back are closed within
+		// ProbeTimeout, and the pool reconnects with its backoff.
+		s.mu.Lock()
+		if e := s.hosts[ev.Host.Host.ID]; e != nil && e.pool != nil {
+			e.pool.Probe()
 		}
 		s.mu.Unlock()
 	}
@@ -590,9 +611,9 @@ func (s *Session) dial(e *hostEntry, h HostInfo) {
 		return
 	}
 	if err != nil {
+		backoff := pool.Backoff{Base: s.cfg.ReconnectBase, Max: s.cfg.ReconnectMax}.Delay(e.failed)
 		e.failed++
 		e.lastErr = err
-		backoff := min(100*time.Millisecond<<min(e.failed, 7), 10*time.Second)
 		e.retryAt = time.Now().Add(backoff)
 		s.log.Warn("cannot connect to node", "addr", h.Addr, "err", err, "retry_in", backoff)
 		return
@@ -644,7 +665,15 @@ func (s *Session) publishLocked() {
 		p := pools[h.ID]
 		return p != nil && p.Up()
 	}
-	s.routing.Store(&routing{snap: snap, view: pool.NewClusterView(snap, hosts, up), pools: pools, known: known})
+	load := func(h *pool.Host) pool.Load {
+		p := pools[h.ID]
+		if p == nil {
+			return pool.Load{}
+		}
+		return pool.Load{InFlight: p.InFlight(), Suspect: p.Suspect()}
+	}
+	view := pool.NewClusterView(snap, hosts, up).WithLoad(load)
+	s.routing.Store(&routing{snap: snap, view: view, pools: pools, known: known})
 }
 
 // addrOf returns the address of h for error messages (its host id when
@@ -674,12 +703,14 @@ func (s *Session) currentRouting() *routing {
 }
 
 // Hosts returns what the session knows of each node it keeps a pool for,
-// with Up telling whether the pool has a live connection.
+// with Up telling whether the pool has a live connection and Suspect
+// whether the node seems not to answer.
 func (s *Session) Hosts() []HostInfo {
 	r := s.currentRouting()
 	out := make([]HostInfo, len(r.known))
 	for i, h := range r.known {
 		h.Up = r.view.IsUp(h.Host)
+		h.Suspect = h.Up && r.view.LoadOf(h.Host).Suspect
 		out[i] = h
 	}
 	slices.SortFunc(out, func(a, b HostInfo) int { return a.Addr.Compare(b.Addr) })

@@ -44,6 +44,9 @@ type fakeNode struct {
 	addr  netip.AddrPort
 	stmts atomic.Int32 // user statements received
 	hook  atomic.Pointer[stmtHook]
+	// frozen makes the node answer nothing at all, handshakes included,
+	// while its sockets stay open: a process under SIGSTOP.
+	frozen atomic.Bool
 }
 
 func (n *fakeNode) setHook(h stmtHook) {
@@ -148,6 +151,9 @@ func (tp *fakeTopology) connect(t *testing.T, cfg Config) *Session {
 
 func (tp *fakeTopology) handler(self *fakeNode) testserver.Handler {
 	return func(req *testserver.Request) testserver.Reply {
+		if self.frozen.Load() {
+			return testserver.Reply{Fault: testserver.FaultHold}
+		}
 		switch req.Header.Opcode {
 		case frame.OpQuery:
 			env, err := req.Envelope()

@@ -23,8 +23,8 @@ const (
 	DefaultPort            = 9042
 	DefaultRefreshInterval = 60 * time.Second
 	DefaultEventDebounce   = 200 * time.Millisecond
-	DefaultReconnectMin    = 100 * time.Millisecond
-	DefaultReconnectMax    = 10 * time.Second
+	DefaultReconnectMin    = pool.DefaultReconnectBase
+	DefaultReconnectMax    = pool.DefaultReconnectMax
 	DefaultQueryTimeout    = 10 * time.Second
 )
 
@@ -111,8 +111,15 @@ type HostInfo struct {
 	ReleaseVersion string
 	Tokens         []string
 	SchemaVersion  [16]byte
-	// Up is false after a STATUS_CHANGE DOWN, until an UP.
+	// Up is false after a STATUS_CHANGE DOWN, until an UP. In
+	// Session.Hosts it is the session's own view instead: whether the
+	// node's pool has a live connection.
 	Up bool
+	// Suspect (Session.Hosts only) reports a node that is up but appears
+	// not to answer: requests wait on it with nothing arriving, or one
+	// timed out within the last second (see pool.HostPool.Suspect). New
+	// requests go to other replicas first.
+	Suspect bool
 	// Control is true for the node of the control connection (system.local).
 	Control bool
 }
@@ -341,13 +348,14 @@ func (w *Watcher) run() {
 	debounce.Stop()
 	defer debounce.Stop()
 	armed := false
-	backoff := w.cfg.ReconnectMin
+	backoff := pool.Backoff{Base: w.cfg.ReconnectMin, Max: w.cfg.ReconnectMax}
+	failed := 0
 	for {
 		c := w.ctl.Load()
 		if c == nil {
 			if err := w.connect(w.ctx); err != nil {
-				d := backoff/2 + rand.N(backoff/2+1)
-				backoff = min(2*backoff, w.cfg.ReconnectMax)
+				d := backoff.Delay(failed)
+				failed++
 				select {
 				case <-w.closing:
 					return
@@ -355,7 +363,7 @@ func (w *Watcher) run() {
 				}
 				continue
 			}
-			backoff = w.cfg.ReconnectMin
+			failed = 0
 			continue
 		}
 		select {

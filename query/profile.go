@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/cqlwire/cqlwire/conn"
 	"github.com/cqlwire/cqlwire/frame"
 )
 
@@ -15,8 +16,9 @@ const DefaultPageSize = 5000
 // DefaultRequestTimeout bounds a statement when a Profile leaves
 // RequestTimeout zero: it is a little above Cassandra's default server-side
 // timeouts (read 5s, write 2s, range 10s), so that the server's own
-// timeout error, which says what happened, normally arrives first.
-const DefaultRequestTimeout = 12 * time.Second
+// timeout error, which says what happened, normally arrives first. It is
+// the connection's default request timeout, defined once there.
+const DefaultRequestTimeout = conn.DefaultTimeout
 
 // Profile is an execution profile: the options a statement runs with unless
 // it sets its own. Every field's zero value means its default, so a
