@@ -198,8 +198,12 @@ var (
 	ErrSessionClosed = errors.New("cluster: session closed")
 	// ErrNotFound is returned by Query.One when the result has no row.
 	ErrNotFound = errors.New("cluster: no row in the result")
-	// ErrNoHostAvailable is matched (errors.Is) by *NoHostAvailableError.
+	// ErrNoHostAvailable is matched (errors.Is) by *NoHostAvailableError,
+	// and by every Connect error saying that no node could be used.
 	ErrNoHostAvailable = errors.New("no host available")
+	// ErrInvalidConfig is wrapped by the Connect errors about the Config
+	// itself, including a LocalDatacenter the cluster does not have.
+	ErrInvalidConfig = errors.New("invalid Config")
 )
 
 // Connect connects to the cluster: it validates cfg, opens the control
@@ -208,6 +212,17 @@ var (
 // may use. It returns once every pool's first dial has succeeded or failed
 // (failed ones are retried in the background), and fails if no node could
 // be reached. ctx bounds all of that.
+//
+// Every error it returns matches (errors.Is) one of:
+//   - ErrInvalidConfig: cfg cannot work (including a LocalDatacenter the
+//     cluster does not have);
+//   - ErrNoHostAvailable: no node could be used; the error is (or wraps) a
+//     *NoHostAvailableError with each node's reason, which errors.As finds
+//     among them (a *conn.Error, a *frame.Error such as bad credentials,
+//     conn.ErrNoCredentials when the nodes require a login and none is
+//     configured);
+//   - ctx's error, when ctx ended first (together with ErrNoHostAvailable
+//     when no node had answered by then).
 func Connect(ctx context.Context, cfg Config) (*Session, error) {
 	s, err := newSession(cfg)
 	if err != nil {
@@ -229,7 +244,7 @@ func Connect(ctx context.Context, cfg Config) (*Session, error) {
 	w, err := StartWatcher(ctx, wcfg)
 	if err != nil {
 		s.cancelClose()
-		return nil, err
+		return nil, connectErr(err)
 	}
 	s.watcher = w
 	if err := s.checkLocalDC(); err != nil {
@@ -241,14 +256,14 @@ func Connect(ctx context.Context, cfg Config) (*Session, error) {
 	go s.reconcileLoop()
 	if err := s.firstDials(ctx); err != nil {
 		s.Close()
-		return nil, err
+		return nil, connectErr(err)
 	}
 	return s, nil
 }
 
 func newSession(cfg Config) (*Session, error) {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("cluster: invalid Config: "+format, args...)
+		return fmt.Errorf("cluster: %w: "+format, append([]any{ErrInvalidConfig}, args...)...)
 	}
 	if len(cfg.ContactPoints) == 0 {
 		return nil, bad("ContactPoints is empty: give at least one node address")
@@ -409,6 +424,14 @@ func inheritProfile(p, def query.Profile) query.Profile {
 	return p
 }
 
+// connectErr adds to a Connect failure what the caller can do about it.
+func connectErr(err error) error {
+	if errors.Is(err, conn.ErrNoCredentials) {
+		return fmt.Errorf("cluster: the nodes require a login: set Config.Username and Config.Password (or Config.Authenticator): %w", err)
+	}
+	return err
+}
+
 // checkLocalDC fails when LocalDatacenter names a data centre no node is in.
 func (s *Session) checkLocalDC() error {
 	dc := s.cfg.LocalDatacenter
@@ -424,7 +447,7 @@ func (s *Session) checkLocalDC() error {
 			known = append(known, h.Host.Datacenter)
 		}
 	}
-	return fmt.Errorf("cluster: LocalDatacenter %q has no nodes (the cluster's data centres: %s)", dc, strings.Join(known, ", "))
+	return fmt.Errorf("cluster: %w: LocalDatacenter %q has no nodes (the cluster's data centres: %s)", ErrInvalidConfig, dc, strings.Join(known, ", "))
 }
 
 // wanted reports whether the session keeps a pool to h: the policy may
@@ -481,7 +504,7 @@ func (s *Session) firstDials(ctx context.Context) error {
 	for {
 		s.mu.Lock()
 		pending, up := 0, 0
-		var errs []error
+		var errs []HostError
 		for _, e := range s.hosts {
 			switch {
 			case e.dialing:
@@ -489,16 +512,16 @@ func (s *Session) firstDials(ctx context.Context) error {
 			case e.pool != nil:
 				up++
 			case e.lastErr != nil:
-				errs = append(errs, e.lastErr)
+				errs = append(errs, HostError{Addr: e.info.Addr.String(), Err: e.lastErr})
 			}
 		}
 		s.mu.Unlock()
 		if pending == 0 {
 			if up == 0 {
 				if len(errs) == 0 {
-					return errors.New("cluster: no node to connect to (every node is filtered out or in another data centre)")
+					return fmt.Errorf("cluster: %w: no node to connect to (every node is filtered out or in another data centre)", ErrNoHostAvailable)
 				}
-				return fmt.Errorf("cluster: could not connect to any node: %w", errors.Join(errs...))
+				return &NoHostAvailableError{Errors: errs}
 			}
 			return nil
 		}
@@ -507,7 +530,7 @@ func (s *Session) firstDials(ctx context.Context) error {
 			if up > 0 {
 				return nil
 			}
-			return fmt.Errorf("cluster: connecting to the nodes: %w", context.Cause(ctx))
+			return fmt.Errorf("cluster: connecting to the nodes: %w (%w)", context.Cause(ctx), &NoHostAvailableError{Errors: errs})
 		case <-time.After(5 * time.Millisecond):
 		}
 	}

@@ -258,20 +258,19 @@ func (w *Watcher) Refresh(ctx context.Context) error {
 // connect tries the known hosts, then the contact points, once each, and
 // installs the first control connection that registers and refreshes.
 func (w *Watcher) connect(ctx context.Context) error {
-	var errs []error
+	var errs []HostError
 	for _, addr := range w.candidates() {
 		if ctx.Err() != nil {
-			errs = append(errs, ctx.Err())
-			break
+			return fmt.Errorf("cluster: opening the control connection: %w (%w)", context.Cause(ctx), &NoHostAvailableError{Errors: errs})
 		}
 		err := w.tryControl(ctx, addr)
 		if err == nil {
 			return nil
 		}
 		w.log.Warn("cluster: control connection failed", "addr", addr, "err", err)
-		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
+		errs = append(errs, HostError{Addr: addr, Err: err})
 	}
-	return fmt.Errorf("cluster: no node answered (tried %d): %w", len(errs), errors.Join(errs...))
+	return &NoHostAvailableError{Errors: errs}
 }
 
 // candidates lists the addresses to try: up hosts, then down ones, then

@@ -252,7 +252,7 @@ func (c *Conn) refusedAnswer(env *frame.Envelope, fe *frame.Error) error {
 
 func (c *Conn) authenticate(ctx context.Context, class string) error {
 	if c.s.authenticator == nil {
-		return fmt.Errorf("the server requires authentication (%s) but Config.Authenticator is nil", class)
+		return fmt.Errorf("%w (Config.Authenticator is nil; the server's authenticator is %s)", ErrNoCredentials, class)
 	}
 	ex, token, err := c.s.authenticator.Start(ctx, auth.ServerInfo{Authenticator: class, Host: c.s.serverName})
 	if err != nil {

@@ -27,6 +27,10 @@ var (
 	// not sent, and another connection (or node) may take it.
 	ErrStreamsExhausted = errors.New("no free stream id")
 
+	// ErrNoCredentials is wrapped when the server asks for
+	// authentication and Config.Authenticator is nil.
+	ErrNoCredentials = errors.New("the server requires authentication but no credentials are configured")
+
 	// ErrConfig is wrapped by the errors Dial returns for a Config that
 	// cannot work.
 	ErrConfig = errors.New("invalid configuration")
