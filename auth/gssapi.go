@@ -351,12 +351,6 @@ func (g GSSAPI) String() string {
 	return s + ")"
 }
 
-// GoString is String: the configuration holds a password.
-func (g GSSAPI) GoString() string { return g.String() }
-
-// Format prints String whatever the verb.
-func (g GSSAPI) Format(f fmt.State, verb rune) { fmt.Fprint(f, g.String()) }
-
 // Close stops the Kerberos client's background ticket renewal and forgets
 // its tickets. Start fails afterwards.
 func (g *GSSAPI) Close() error {

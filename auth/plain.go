@@ -95,9 +95,6 @@ func (p Plain) Start(ctx context.Context, server ServerInfo) (Exchange, []byte, 
 	return x, x.token, nil
 }
 
-// Format prints String whatever the verb (%v, %+v, %#v, %d, ...).
-func (p Plain) Format(f fmt.State, verb rune) { fmt.Fprint(f, p.String()) }
-
 // String describes the login without its password.
 func (p Plain) String() string {
 	s := "PLAIN(" + p.Username
