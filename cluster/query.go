@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -137,30 +138,58 @@ func (q Query) Exec(ctx context.Context) error {
 }
 
 // Run runs the statement and returns its result: one page of rows (see
-// Result.PagingState), warnings, trace id, schema change.
+// Result.PagingState), warnings, trace id, schema change. A page may have
+// no rows and still a next one. A page answered with the paging state it
+// was requested with fails with ErrPagingLoop: continuing from it would
+// ask for the same page forever.
 func (q Query) Run(ctx context.Context) (*Result, error) {
 	var out outcome
 	if err := q.s.runQuery(ctx, &q, q.pagingState, &out); err != nil {
 		return nil, err
 	}
+	if rows, ok := out.env.Message.(*frame.Rows); ok {
+		p := newPager(&q)
+		if _, err := p.advance(rows); err != nil {
+			return nil, err
+		}
+	}
 	return out.result(), nil
 }
 
 // One runs the statement and scans its first row into dest (see
-// query.Row.Scan). It returns ErrNotFound when there is no row.
+// query.Row.Scan). It returns ErrNotFound when there is no row. Pages
+// without rows are skipped: a server may send some before the first row
+// (e.g. a filtered scan, ALLOW FILTERING, finding nothing in a page's worth
+// of data).
 func (q Query) One(ctx context.Context, dest ...any) error {
-	var out outcome
-	if err := q.s.runQuery(ctx, &q, q.pagingState, &out); err != nil {
-		return err
+	p := newPager(&q)
+	for {
+		var out outcome
+		if err := q.s.runQuery(ctx, &q, p.state, &out); err != nil {
+			return err
+		}
+		rows, ok := out.env.Message.(*frame.Rows)
+		if !ok {
+			return ErrNotFound
+		}
+		if rows.RowCount > 0 {
+			return scanFirst(rows, out.cols, dest)
+		}
+		more, err := p.advance(rows)
+		if err != nil {
+			return err
+		}
+		if !more {
+			return ErrNotFound
+		}
 	}
-	rows, ok := out.env.Message.(*frame.Rows)
-	if !ok || rows.RowCount == 0 {
-		return ErrNotFound
-	}
+}
+
+func scanFirst(rows *frame.Rows, cols []frame.ColumnSpec, dest []any) error {
 	sc := scratchPool.Get().(*scratch)
 	it := rows.Iter()
 	sc.cells, _ = it.Next(sc.cells[:0])
-	sc.row.Set(out.cols, sc.cells)
+	sc.row.Set(cols, sc.cells)
 	err := sc.row.Scan(dest...)
 	clear(sc.cells)
 	sc.row.Set(nil, nil)
@@ -279,7 +308,7 @@ func (it *Iter) All() iter.Seq2[*query.Row, error] {
 		}
 		it.used = true
 		q := &it.q
-		state := q.pagingState
+		p := newPager(q)
 		var pending chan pageResult
 		fetch := func(state []byte) chan pageResult {
 			ch := make(chan pageResult, 1)
@@ -302,7 +331,7 @@ func (it *Iter) All() iter.Seq2[*query.Row, error] {
 					return
 				}
 				out = r.out
-			} else if err := q.s.runQuery(it.ctx, q, state, &out); err != nil {
+			} else if err := q.s.runQuery(it.ctx, q, p.state, &out); err != nil {
 				yield(nil, err)
 				return
 			}
@@ -313,10 +342,11 @@ func (it *Iter) All() iter.Seq2[*query.Row, error] {
 			if !ok {
 				return
 			}
-			next := rows.Metadata.PagingState
-			more := rows.Metadata.HasMorePages() && len(next) > 0
+			// A paging loop is reported after this page's rows: they are
+			// new, only the next page would repeat.
+			more, loopErr := p.advance(rows)
 			if more && q.prefetch {
-				pending = fetch(next)
+				pending = fetch(p.state)
 			}
 			ri := rows.Iter()
 			for {
@@ -338,10 +368,13 @@ func (it *Iter) All() iter.Seq2[*query.Row, error] {
 				yield(nil, err)
 				return
 			}
+			if loopErr != nil {
+				yield(nil, loopErr)
+				return
+			}
 			if !more {
 				return
 			}
-			state = next
 		}
 	}
 }
@@ -351,7 +384,7 @@ type Result struct {
 	// Columns describe the rows' columns.
 	Columns []frame.ColumnSpec
 	// PagingState continues the query on the next page (Query.PagingState);
-	// nil on the last page.
+	// nil on the last page. A page without rows may have a next page.
 	PagingState []byte
 	// Warnings are the server's warnings about the statement (e.g. a large
 	// batch, tombstones).
@@ -419,13 +452,81 @@ func (o *outcome) result() *Result {
 	switch m := o.env.Message.(type) {
 	case *frame.Rows:
 		r.rows = m
-		if m.Metadata.HasMorePages() {
-			r.PagingState = m.Metadata.PagingState
-		}
+		r.PagingState = nextPagingState(m)
 	case *frame.SchemaChangeResult:
 		r.SchemaChange = m
 	case *frame.SetKeyspace:
 		r.Keyspace = m.Keyspace
 	}
 	return r
+}
+
+// ErrPagingLoop is wrapped by the error of a paged statement whose server
+// answered a page with a paging state it had been sent already: asking for
+// the next page would repeat the same pages forever.
+var ErrPagingLoop = errors.New("the server's paging does not progress")
+
+// nextPagingState is the paging state that continues after rows, nil when
+// rows is the last page. A server that flags more pages but gives no state
+// leaves nothing to continue from: that is the last page too.
+func nextPagingState(rows *frame.Rows) []byte {
+	if rows.Metadata.HasMorePages() && len(rows.Metadata.PagingState) > 0 {
+		return rows.Metadata.PagingState
+	}
+	return nil
+}
+
+// pager follows the pages of one statement: the one rule for going on to
+// the next page, shared by One, Run and Iter.
+//
+// Pages may be empty and still have a next one (the spec allows it, and a
+// filtered scan sends them), so no number of empty pages is an error: the
+// statement's context bounds a long scan. What is an error is a paging
+// state coming back. A state names a position in the scan and what is left
+// to read, which only move forward; the server answers the same state with
+// the same page, so a state seen twice means pages repeating forever (with
+// or without rows). The state a page was requested with is checked at once;
+// longer cycles (A, B, A, ...) with Brent's method: one remembered state,
+// replaced by the current one whenever the number of pages since it was
+// kept reaches a span that doubles each time, finds any cycle within a few
+// times its length, in constant memory.
+type pager struct {
+	cql   string
+	state []byte // the paging state of the next request (nil: from the start)
+	page  int    // pages answered so far
+
+	mark      []byte // the remembered state, as returned by page markPage
+	markPage  int
+	markSpan  int
+	markSteps int
+}
+
+func newPager(q *Query) *pager {
+	return &pager{cql: q.cql, state: q.pagingState, mark: q.pagingState, markSpan: 1}
+}
+
+// advance takes the answer to the page requested with p.state and says
+// whether a next page follows, p.state now requesting it. It fails with
+// ErrPagingLoop when the next page would be one already asked for.
+func (p *pager) advance(rows *frame.Rows) (more bool, err error) {
+	p.page++
+	next := nextPagingState(rows)
+	if next == nil {
+		return false, nil
+	}
+	switch {
+	case bytes.Equal(next, p.state):
+		return false, p.loop(fmt.Sprintf("page %d was answered with the paging state it was requested with", p.page))
+	case bytes.Equal(next, p.mark):
+		return false, p.loop(fmt.Sprintf("page %d was answered with the paging state of page %d", p.page, p.markPage))
+	}
+	if p.markSteps++; p.markSteps == p.markSpan {
+		p.mark, p.markPage, p.markSpan, p.markSteps = next, p.page, 2*p.markSpan, 0
+	}
+	p.state = next
+	return true, nil
+}
+
+func (p *pager) loop(what string) error {
+	return fmt.Errorf("cluster: paging %q: %w: %s", abbreviate(p.cql), ErrPagingLoop, what)
 }
