@@ -28,6 +28,10 @@ func TestDefaultRetryPolicy(t *testing.T) {
 		return &conn.Error{Addr: "10.0.0.1:9042", Op: "EXECUTE", Request: true, Sent: sent, Err: conn.ErrConnectionLost}
 	}
 	wrapped := func(err error) error { return fmt.Errorf("session: %w", err) }
+	attemptTimeout := func(sent bool) error {
+		return &conn.Error{Addr: "10.0.0.1:9042", Op: "EXECUTE", Request: true, Sent: sent,
+			Err: fmt.Errorf("no answer within the request's timeout of 2s: %w", context.DeadlineExceeded)}
+	}
 
 	const (
 		R  = query.Rethrow
@@ -53,7 +57,9 @@ func TestDefaultRetryPolicy(t *testing.T) {
 		{"write timeout CAS", writeTimeout(frame.WriteTypeCAS), false, R, SH},
 		{"write timeout batch log", writeTimeout(frame.WriteTypeBatchLog), false, SH, SH},
 		{"unavailable", unavailable, false, NH, NH},
-		{"overloaded", serverErr(frame.CodeOverloaded, nil), false, NH, NH},
+		// An overloaded coordinator may have sent some of a batch's
+		// mutations before giving up: retried only when idempotent.
+		{"overloaded", serverErr(frame.CodeOverloaded, nil), false, R, NH},
 		{"bootstrapping", serverErr(frame.CodeIsBootstrapping, nil), false, NH, NH},
 		{"server error", serverErr(frame.CodeServerError, nil), false, R, NH},
 		{"truncate error", serverErr(frame.CodeTruncateError, nil), false, R, NH},
@@ -79,7 +85,12 @@ func TestDefaultRetryPolicy(t *testing.T) {
 		{"canceled by caller", context.Canceled, false, R, R},
 		{"attempt timeout", context.DeadlineExceeded, false, R, R},
 		{"conn error from canceled context", &conn.Error{Op: "QUERY", Request: true, Err: context.Canceled}, false, R, R},
-		{"conn deadline, sent", &conn.Error{Op: "QUERY", Request: true, Sent: true, Err: context.DeadlineExceeded}, false, R, R},
+		// A per-attempt timeout on a connection is not the caller's
+		// deadline (the session ends the statement before asking about
+		// that): a connection failure like the others.
+		{"attempt timeout on the connection, sent", attemptTimeout(true), false, R, NH},
+		{"attempt timeout on the connection, not sent", attemptTimeout(false), false, NH, NH},
+		{"wrapped caller deadline", wrapped(context.DeadlineExceeded), false, R, R},
 		{"other error", fmt.Errorf("boom"), false, R, R},
 		{"nil error", nil, false, R, R},
 	}
@@ -112,7 +123,7 @@ func TestDefaultRetryPolicy(t *testing.T) {
 }
 
 func TestDefaultRetryPolicyMaxRetries(t *testing.T) {
-	err := serverErr(frame.CodeOverloaded, nil)
+	err := serverErr(frame.CodeUnavailable, &frame.Unavailable{Consistency: frame.Quorum, Required: 2, Alive: 1})
 	p := query.DefaultRetryPolicy{MaxRetries: 3}
 	for retries, want := range []query.RetryAction{query.RetryNextHost, query.RetryNextHost, query.RetryNextHost, query.Rethrow, query.Rethrow} {
 		if got := p.Decide(query.RetryInfo{Err: err, Retries: retries}); got.Action != want {
