@@ -157,6 +157,7 @@ func (b *Batch) run(ctx context.Context, out *outcome) error {
 	}
 	r := execRequest{msg: msg, idempotent: b.idempotent, batch: true, profile: prof,
 		consistency: msg.Consistency, payload: b.payload, trace: b.trace, timeout: b.timeout}
+	r.startClock() // one deadline for the PREPAREs and the BATCH
 	var buf []byte
 	for i, be := range b.entries {
 		st := &msg.Statements[i]
@@ -164,9 +165,14 @@ func (b *Batch) run(ctx context.Context, out *outcome) error {
 		if be.prep != nil || (len(be.values) > 0 && !be.simple) {
 			e := be.prep
 			if e == nil {
-				if e, err = s.prepare(ctx, s.cfg.Keyspace, b.keyspace, be.cql); err != nil {
+				if e, err = s.prepare(ctx, s.cfg.Keyspace, b.keyspace, be.cql, &r); err != nil {
 					return fmt.Errorf("cluster: batch statement %d: %w", i, err)
 				}
+			}
+			if n := len(r.entries); n == 0 || r.entries[n-1] != e {
+				// For re-preparing, should a node have forgotten it (a
+				// statement repeated in a row is held once).
+				r.entries = append(r.entries, e)
 			}
 			if buf, st.Values, err = query.Bind(buf, nil, e.params.Columns, be.values); err != nil {
 				return fmt.Errorf("cluster: batch statement %d (%q): %w", i, abbreviate(be.cql), err)

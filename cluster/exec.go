@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/cqlwire/cqlwire/conn"
@@ -74,8 +73,41 @@ type execRequest struct {
 	cql         string
 	payload     map[string][]byte
 	trace       bool
-	timeout     time.Duration
-	entry       *preparedEntry // the prepared statement of an EXECUTE
+	entry       *preparedEntry   // the prepared statement of an EXECUTE
+	entries     []*preparedEntry // the distinct prepared statements of a BATCH
+
+	// timeout is the statement's own (Query.Timeout), then, once the clock
+	// is started, the one in force: its own or its profile's RequestTimeout
+	// (negative: none). deadline is when it ends (zero: never). One
+	// deadline bounds everything the statement does: waiting for its
+	// implicit PREPARE, every attempt, retry and speculative execution.
+	timeout  time.Duration
+	deadline time.Time
+	clocked  bool
+}
+
+// startClock fixes the statement's timeout and deadline, once.
+func (r *execRequest) startClock() {
+	if r.clocked {
+		return
+	}
+	r.clocked = true
+	if r.timeout == 0 {
+		r.timeout = r.profile.RequestTimeout
+	}
+	if r.timeout > 0 {
+		r.deadline = time.Now().Add(r.timeout)
+	}
+}
+
+// remaining is the time left before the statement's deadline: zero when it
+// has none, ok false when it has passed.
+func (r *execRequest) remaining() (d time.Duration, ok bool) {
+	if r.deadline.IsZero() {
+		return 0, true
+	}
+	d = time.Until(r.deadline)
+	return d, d > 0
 }
 
 // stmtBuffers are the per-statement buffers, pooled so that a statement
@@ -156,12 +188,13 @@ func (s *Session) runQuery(ctx context.Context, q *Query, pagingState []byte, ou
 	r := &b.req
 	*r = execRequest{idempotent: q.idempotent, profile: prof, consistency: cons, cql: q.cql,
 		payload: q.payload, trace: q.trace, timeout: q.timeout}
+	r.startClock()
 
 	var err error
 	var e *preparedEntry
 	if q.prep != nil || (len(q.values) > 0 && !q.simple) {
 		if e = q.prep; e == nil {
-			if e, err = s.prepare(ctx, s.cfg.Keyspace, q.keyspace, q.cql); err != nil {
+			if e, err = s.prepare(ctx, s.cfg.Keyspace, q.keyspace, q.cql, r); err != nil {
 				return err
 			}
 		}
@@ -290,335 +323,4 @@ func abbreviate(cql string) string {
 		return cql
 	}
 	return cql[:77] + "..."
-}
-
-// prepare returns the prepared statement of cql from the cache, preparing
-// it on some node if needed. connKeyspace is the connections' keyspace,
-// queryKeyspace a per-query keyspace (v5).
-func (s *Session) prepare(ctx context.Context, connKeyspace, queryKeyspace, cql string) (*preparedEntry, error) {
-	if s.isClosed() {
-		return nil, ErrSessionClosed // even for a statement in the cache
-	}
-	key := preparedKey{keyspace: connKeyspace, cql: cql}
-	if queryKeyspace != "" {
-		key.keyspace = queryKeyspace
-	}
-	return s.prepared.get(ctx, key, func(e *preparedEntry) error {
-		msg := &frame.Prepare{Query: cql, Keyspace: queryKeyspace}
-		r := execRequest{msg: msg, idempotent: true, profile: s.profile, cql: cql,
-			routing: pool.RoutingInfo{Keyspace: key.keyspace}}
-		var out outcome
-		if _, err := s.execute(ctx, &r, &out); err != nil {
-			return fmt.Errorf("cluster: preparing %q: %w", abbreviate(cql), err)
-		}
-		p, ok := out.env.Message.(*frame.Prepared)
-		if !ok {
-			return fmt.Errorf("cluster: preparing %q: the server answered %s", abbreviate(cql), out.env.Message.Opcode())
-		}
-		e.prepKeyspace = queryKeyspace
-		e.fill(p)
-		s.prepareElsewhere(msg, out.coordinator)
-		return nil
-	})
-}
-
-// prepareElsewhere prepares a statement, in the background, on every node
-// but the one that already did: otherwise each node's first execution of
-// it costs an Unprepared answer and a second round trip. Failures are
-// harmless (the Unprepared path remains) and only logged.
-func (s *Session) prepareElsewhere(msg *frame.Prepare, done string) {
-	rt := s.routing.Load()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return
-	}
-	for _, p := range rt.pools {
-		c, err := p.Pick()
-		if err != nil || c.Addr() == done {
-			continue
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			ctx, cancel := context.WithTimeout(s.closeCtx, DefaultConnectTimeout)
-			defer cancel()
-			if _, err := c.Do(ctx, conn.Request{Message: msg}); err != nil {
-				s.log.Debug("preparing on another node", "addr", c.Addr(), "err", err)
-			}
-		}()
-	}
-}
-
-// reprepare prepares e again on the connection that reported it unknown.
-func (s *Session) reprepare(ctx context.Context, c *conn.Conn, e *preparedEntry, timeout time.Duration) error {
-	env, err := c.Do(ctx, conn.Request{Message: &frame.Prepare{Query: e.key.cql, Keyspace: e.prepKeyspace}, Timeout: timeout})
-	if err != nil {
-		return err
-	}
-	p, ok := env.Message.(*frame.Prepared)
-	if !ok {
-		return fmt.Errorf("re-preparing: the server answered %s", env.Message.Opcode())
-	}
-	if string(p.ID) != string(e.id) {
-		return fmt.Errorf("re-preparing %q gave another statement id", abbreviate(e.key.cql))
-	}
-	if p.ResultMetadataID != nil {
-		e.result.Store(&resultMeta{id: p.ResultMetadataID, cols: p.Result.Columns})
-	}
-	return nil
-}
-
-// execute runs r on the nodes of its query plan until one answers as the
-// retry policy accepts. speculative reports that speculative executions
-// were started (and may still read r).
-func (s *Session) execute(ctx context.Context, r *execRequest, out *outcome) (speculative bool, err error) {
-	timeout := r.timeout
-	if timeout == 0 {
-		timeout = r.profile.RequestTimeout
-	}
-	var deadline time.Time
-	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
-	}
-	rt := s.currentRouting()
-	if rt.view == nil {
-		// Close replaced the routing with an empty one (no view, no
-		// pools): a policy must not be asked to plan over a nil view.
-		return false, ErrSessionClosed
-	}
-	plan := s.policy.Plan(r.routing, rt.view)
-	if r.idempotent && r.profile.Speculative != nil {
-		return true, s.executeSpeculative(ctx, r, rt, plan, deadline, out)
-	}
-	var attempts atomic.Int32
-	err = s.attemptLoop(ctx, r, rt, plan.Next, deadline, &attempts, false, out)
-	if pr, ok := plan.(pool.PlanReleaser); ok {
-		pr.Release()
-	}
-	return false, err
-}
-
-// attemptLoop is one execution of a statement: it tries the hosts next
-// gives, as the retry policy decides.
-func (s *Session) attemptLoop(ctx context.Context, r *execRequest, rt *routing, next func() *pool.Host,
-	deadline time.Time, attempts *atomic.Int32, speculative bool, out *outcome) error {
-	var errs []HostError
-	msg := r.msg
-	cons := r.consistency
-	retries := 0
-	host := next()
-	var c *conn.Conn
-	reprepared := false
-	for {
-		if c == nil {
-			if host == nil {
-				if len(errs) == 0 && s.isClosed() {
-					return ErrSessionClosed
-				}
-				return &NoHostAvailableError{Errors: errs}
-			}
-			p := rt.pools[host.ID]
-			if p == nil {
-				errs = append(errs, HostError{Addr: rt.addrOf(host), Err: errors.New("no connection pool yet (its first connection is being dialled)")})
-				host = next()
-				continue
-			}
-			var err error
-			if c, err = p.Pick(); err != nil {
-				errs = append(errs, HostError{Addr: p.Addr(), Err: err})
-				host = next()
-				continue
-			}
-		}
-		var remaining time.Duration
-		if !deadline.IsZero() {
-			if remaining = time.Until(deadline); remaining <= 0 {
-				return s.timeoutErr(r, errs)
-			}
-		}
-		n := int(attempts.Add(1))
-		var a query.Attempt
-		if s.observer != nil {
-			a = query.Attempt{Statement: r.cql, Keyspace: r.routing.Keyspace, Host: c.Addr(), Attempt: n,
-				Speculative: speculative, Start: time.Now()}
-			s.observer.AttemptStart(a)
-		}
-		env, err := c.Do(ctx, conn.Request{Message: msg, CustomPayload: r.payload, Tracing: r.trace, Timeout: remaining})
-		if err == nil {
-			if s.observer != nil {
-				s.observer.AttemptEnd(a, query.AttemptResult{Latency: time.Since(a.Start), Retry: query.Rethrow})
-			}
-			out.env, out.coordinator, out.conn, out.attempts = env, c.Addr(), c, n
-			return nil
-		}
-		var unprepared *frame.Unprepared
-		if !reprepared && errors.As(err, &unprepared) {
-			// The node does not know the statement (it restarted, or never
-			// saw it): prepare it there and run it again, once.
-			e := r.entry
-			if e == nil || string(e.id) != string(unprepared.ID) {
-				e = s.prepared.byStatementID(unprepared.ID)
-			}
-			if e != nil {
-				perr := s.reprepare(ctx, c, e, remaining)
-				if s.observer != nil {
-					s.observer.AttemptEnd(a, query.AttemptResult{Latency: time.Since(a.Start), Err: err, Retry: query.RetrySameHost})
-				}
-				if perr == nil {
-					reprepared = true
-					if ex, ok := msg.(*frame.Execute); ok && ex.ResultMetadataID != nil {
-						// The answer will carry the current columns.
-						cp := *ex
-						cp.ResultMetadataID = e.result.Load().id
-						msg = &cp
-					}
-					continue
-				}
-				err = fmt.Errorf("%w (re-preparing failed: %v)", err, perr)
-			}
-		}
-		if ctx.Err() != nil {
-			if s.observer != nil {
-				s.observer.AttemptEnd(a, query.AttemptResult{Latency: time.Since(a.Start), Err: err, Retry: query.Rethrow})
-			}
-			return err
-		}
-		d := r.profile.Retry.Decide(query.RetryInfo{Err: err, Retries: retries, Idempotent: r.idempotent,
-			Consistency: cons, Batch: r.batch})
-		if d.Action != query.Rethrow && d.Action != query.Ignore && !deadline.IsZero() && !time.Now().Before(deadline) {
-			d.Action = query.Rethrow
-		}
-		if s.observer != nil {
-			s.observer.AttemptEnd(a, query.AttemptResult{Latency: time.Since(a.Start), Err: err, Retry: d.Action})
-		}
-		switch d.Action {
-		case query.RetrySameHost:
-			retries++
-		case query.RetryNextHost:
-			retries++
-			errs = append(errs, HostError{Addr: c.Addr(), Err: err})
-			c = nil
-			host = next()
-		case query.Ignore:
-			out.env, out.coordinator, out.attempts = &frame.Envelope{Message: &frame.Void{}}, c.Addr(), n
-			return nil
-		default:
-			if len(errs) > 0 && isConnErr(err) {
-				errs = append(errs, HostError{Addr: c.Addr(), Err: err})
-				return &NoHostAvailableError{Errors: errs}
-			}
-			return err
-		}
-		if d.Consistency != 0 && d.Consistency != cons {
-			cons = d.Consistency
-			msg = withConsistency(msg, cons)
-		}
-	}
-}
-
-func isConnErr(err error) bool {
-	var ce *conn.Error
-	return errors.As(err, &ce)
-}
-
-func (s *Session) timeoutErr(r *execRequest, errs []HostError) error {
-	timeout := r.timeout
-	if timeout == 0 {
-		timeout = r.profile.RequestTimeout
-	}
-	err := fmt.Errorf("cluster: no answer within the statement's timeout of %v: %w", timeout, context.DeadlineExceeded)
-	if len(errs) > 0 {
-		return fmt.Errorf("%w (after: %w)", err, &NoHostAvailableError{Errors: errs})
-	}
-	return err
-}
-
-// withConsistency returns a copy of msg at consistency c.
-func withConsistency(msg frame.Message, c frame.Consistency) frame.Message {
-	switch m := msg.(type) {
-	case *frame.Execute:
-		cp := *m
-		cp.Params.Consistency = c
-		return &cp
-	case *frame.Query:
-		cp := *m
-		cp.Params.Consistency = c
-		return &cp
-	case *frame.Batch:
-		cp := *m
-		cp.Consistency = c
-		return &cp
-	}
-	return msg
-}
-
-type specResult struct {
-	out outcome
-	err error
-}
-
-// executeSpeculative runs an idempotent statement with speculative
-// executions: when the running ones have not answered after the policy's
-// delay, another starts on the next node of the same plan. The first
-// answer wins and the others are cancelled.
-func (s *Session) executeSpeculative(ctx context.Context, r *execRequest, rt *routing, plan pool.QueryPlan,
-	deadline time.Time, out *outcome) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var mu sync.Mutex
-	next := func() *pool.Host {
-		mu.Lock()
-		defer mu.Unlock()
-		return plan.Next()
-	}
-	var attempts atomic.Int32
-	results := make(chan specResult, 8)
-	launch := func(speculative bool) {
-		go func() {
-			var res specResult
-			res.err = s.attemptLoop(ctx, r, rt, next, deadline, &attempts, speculative, &res.out)
-			results <- res
-		}()
-	}
-	launch(false)
-	started, running := 1, 1
-	spec := r.profile.Speculative
-	delay, more := spec.NextDelay(started)
-	var lastErr error
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
-		var fire <-chan time.Time
-		if more && started < cap(results) {
-			if timer == nil {
-				timer = time.NewTimer(delay)
-			} else {
-				timer.Reset(delay)
-			}
-			fire = timer.C
-		}
-		select {
-		case res := <-results:
-			running--
-			if res.err == nil {
-				*out = res.out
-				out.attempts = int(attempts.Load())
-				return nil
-			}
-			lastErr = res.err
-			if running == 0 {
-				return lastErr
-			}
-		case <-fire:
-			launch(true)
-			started++
-			running++
-			delay, more = spec.NextDelay(started)
-		}
-	}
 }
