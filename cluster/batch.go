@@ -158,6 +158,10 @@ func (b *Batch) run(ctx context.Context, out *outcome) error {
 	r := execRequest{msg: msg, idempotent: b.idempotent, batch: true, profile: prof,
 		consistency: msg.Consistency, payload: b.payload, trace: b.trace, timeout: b.timeout}
 	r.startClock() // one deadline for the PREPAREs and the BATCH
+	if err := s.admit(ctx, &r); err != nil {
+		return err
+	}
+	defer s.dismiss()
 	var buf []byte
 	for i, be := range b.entries {
 		st := &msg.Statements[i]

@@ -189,6 +189,10 @@ func (s *Session) runQuery(ctx context.Context, q *Query, pagingState []byte, ou
 	*r = execRequest{idempotent: q.idempotent, profile: prof, consistency: cons, cql: q.cql,
 		payload: q.payload, trace: q.trace, timeout: q.timeout}
 	r.startClock()
+	if err := s.admit(ctx, r); err != nil {
+		return err
+	}
+	defer s.dismiss()
 
 	var err error
 	var e *preparedEntry

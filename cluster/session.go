@@ -124,6 +124,9 @@ type Config struct {
 	// version. Zero means DefaultSchemaAgreementTimeout; negative means no
 	// wait.
 	SchemaAgreementTimeout time.Duration
+	// Throttle bounds the statements running at once and waiting for
+	// their turn; the zero value throttles nothing. See Throttle.
+	Throttle Throttle
 	// MaxPreparedStatements bounds the prepared statement cache. Zero
 	// means DefaultMaxPreparedStatements.
 	MaxPreparedStatements int
@@ -158,6 +161,7 @@ type Session struct {
 	profile   *query.Profile // the default profile, with defaults filled
 	profiles  map[string]*query.Profile
 	prepared  *preparedCache
+	throttle  *throttler // nil: no throttling
 	agreement time.Duration
 
 	// routing is what requests read: the current snapshot, view and pools,
@@ -346,6 +350,9 @@ func newSession(cfg Config) (*Session, error) {
 		max = DefaultMaxPreparedStatements
 	}
 	s.prepared = newPreparedCache(max)
+	if s.throttle, err = newThrottler(cfg.Throttle); err != nil {
+		return nil, bad("%v", err)
+	}
 	s.agreement = cfg.SchemaAgreementTimeout
 	if s.agreement == 0 {
 		s.agreement = DefaultSchemaAgreementTimeout
