@@ -6,7 +6,9 @@ import "time"
 // hook metrics and tracing adapters (OpenTelemetry, Prometheus) implement
 // outside the core. Methods are called on the request's goroutine, so they
 // must be fast, and concurrently for concurrent requests, so they must be
-// safe for concurrent use.
+// safe for concurrent use. Every AttemptStart is followed by exactly one
+// AttemptEnd for the same Attempt (re-preparing a statement the node had
+// forgotten is part of the attempt that was told Unprepared).
 type Observer interface {
 	AttemptStart(a Attempt)
 	AttemptEnd(a Attempt, result AttemptResult)

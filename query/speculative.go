@@ -15,7 +15,8 @@ type SpeculativePolicy interface {
 }
 
 // ConstantSpeculative starts a new execution every Delay until
-// MaxExecutions have started.
+// MaxExecutions have started. There is no other limit than the query
+// plan: executions stop when it has no node left.
 type ConstantSpeculative struct {
 	Delay time.Duration // negative counts as zero
 	// MaxExecutions counts every execution, the first included; zero means
