@@ -93,3 +93,12 @@ quickstart: cassandra ## start a local node (unless one runs) and run the Go vec
 
 smoke-python: pyenv ## the DataStax Python quickstart (TLS, vector search) against the running node(s)
 	$(VENV)/bin/python devcluster/quickstart.py
+
+# The chaos suite (cluster/chaos_test.go): kills, freezes and restarts nodes of the three-node cluster
+# under a Session's traffic. It needs the nodes to itself (about 5 minutes).
+CHAOS_REPORT ?= $(CURDIR)/.cache/chaos/report.txt
+.PHONY: chaos
+chaos: cassandra-cluster ## chaos suite on three nodes (kill, freeze, rolling restart, contact point down): .cache/chaos/report.txt
+	CQLWIRE_CHAOS=1 CQLWIRE_REQUIRE_CLUSTER=1 CQLWIRE_CHAOS_REPORT=$(CHAOS_REPORT) \
+	  $(GO) test -count=1 -v -timeout 15m -run '^TestChaos$$' ./cluster
+	@echo "report, with per-second timelines: $(CHAOS_REPORT)"

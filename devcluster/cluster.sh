@@ -20,6 +20,11 @@ usage: devcluster/cluster.sh COMMAND [ARGS]
                       SIGKILL after CQLWIRE_STOP_TIMEOUT); its data is kept
   start-node N        start node N again with its existing data (same set-up as the last
                       start) and wait until it accepts a CQL login
+  kill-node N         SIGKILL node N's recorded pid (a crash: no drain, no flush) and wait
+                      until it is gone; its data is kept (start-node N brings it back)
+  freeze-node N       SIGSTOP node N's recorded pid: the process and its sockets stay, but it
+                      answers nothing (a hung JVM, a long GC pause) until thaw-node N
+  thaw-node N         SIGCONT node N's recorded pid (after freeze-node)
   clean               stop, then delete the run directory (data, logs, certificates)
   status              show each node: address, pid, state, resident memory
   env                 print `export CQLWIRE_...` lines for the running nodes (eval-able)
@@ -487,6 +492,7 @@ cmd_stop() {
 	for n in $(recorded_nodes); do
 		if pid=$(node_pid "$n"); then
 			kill -TERM "$pid" 2>/dev/null || true
+			kill -CONT "$pid" 2>/dev/null || true # a frozen node (freeze-node) must run to exit
 			pids+=("$pid")
 			nodes+=("$n")
 		fi
@@ -525,6 +531,7 @@ stop_node_quietly() { # n
 	local n=$1 pid deadline
 	pid=$(node_pid "$n") || return 1
 	kill -TERM "$pid" 2>/dev/null || true
+	kill -CONT "$pid" 2>/dev/null || true # a frozen node (freeze-node) must run to exit
 	deadline=$(($(date +%s) + STOP_TIMEOUT))
 	while pid_alive "$pid"; do
 		if [ "$(date +%s)" -ge "$deadline" ]; then
@@ -582,6 +589,49 @@ cmd_start_node() { # n
 	ONLY_NODE=""
 }
 
+pid_state() { # pid: the one-letter state of /proc/<pid>/status (R, S, T, Z, ...)
+	sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null
+}
+
+# kill-node, freeze-node and thaw-node signal only node N's recorded pid, after the
+# same /proc/<pid>/cmdline check as stop (node_pid); they fail if node N is not running.
+cmd_kill_node() { # n
+	local n pid deadline
+	n=$(node_number "${1:-}")
+	pid=$(node_pid "$n") || die "node$n ($(node_addr "$n")) is not running"
+	log "killing node$n $(node_addr "$n") (pid $pid, SIGKILL)"
+	kill -KILL "$pid"
+	deadline=$(($(date +%s) + 10))
+	while pid_alive "$pid"; do
+		[ "$(date +%s)" -ge "$deadline" ] && die "node$n (pid $pid) survived SIGKILL for 10 s"
+		sleep 0.1
+	done
+	rm -f "$(node_dir "$n")/pid"
+	log "node$n killed (data kept; start it again: cluster.sh start-node $n)"
+}
+
+cmd_freeze_node() { # n
+	local n pid deadline
+	n=$(node_number "${1:-}")
+	pid=$(node_pid "$n") || die "node$n ($(node_addr "$n")) is not running"
+	kill -STOP "$pid"
+	# SIGSTOP takes effect asynchronously: wait until every thread is stopped.
+	deadline=$(($(date +%s) + 10))
+	until [ "$(pid_state "$pid")" = T ]; do
+		[ "$(date +%s)" -ge "$deadline" ] && die "node$n (pid $pid) not stopped 10 s after SIGSTOP"
+		sleep 0.05
+	done
+	log "node$n $(node_addr "$n") frozen (pid $pid, SIGSTOP; resume it: cluster.sh thaw-node $n)"
+}
+
+cmd_thaw_node() { # n
+	local n pid
+	n=$(node_number "${1:-}")
+	pid=$(node_pid "$n") || die "node$n ($(node_addr "$n")) is not running"
+	kill -CONT "$pid"
+	log "node$n $(node_addr "$n") thawed (pid $pid, SIGCONT)"
+}
+
 cmd_clean() {
 	cmd_stop
 	if [ -d "$RUN_DIR" ]; then
@@ -598,7 +648,9 @@ cmd_status() {
 		any=1
 		if pid=$(node_pid "$n"); then
 			rss=$(awk '/^VmRSS:/ {printf "%d MiB", $2 / 1024}' "/proc/$pid/status")
-			printf 'node%s  %s:%s  running  pid %s  rss %s\n' "$n" "$(node_addr "$n")" "$CQL_PORT" "$pid" "$rss"
+			local state=running
+			[ "$(pid_state "$pid")" = T ] && state=frozen
+			printf 'node%s  %s:%s  %s  pid %s  rss %s\n' "$n" "$(node_addr "$n")" "$CQL_PORT" "$state" "$pid" "$rss"
 		else
 			printf 'node%s  %s:%s  stopped\n' "$n" "$(node_addr "$n")" "$CQL_PORT"
 		fi
@@ -629,6 +681,9 @@ main() {
 	stop) cmd_stop ;;
 	stop-node) cmd_stop_node "$@" ;;
 	start-node) cmd_start_node "$@" ;;
+	kill-node) cmd_kill_node "$@" ;;
+	freeze-node) cmd_freeze_node "$@" ;;
+	thaw-node) cmd_thaw_node "$@" ;;
 	clean) cmd_clean ;;
 	status) cmd_status ;;
 	env) cmd_env ;;
