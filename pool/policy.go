@@ -19,6 +19,14 @@ type RoutingInfo struct {
 	// Token, when not the zero Token, is the partition's token and takes
 	// precedence over RoutingKey (the caller computed it already).
 	Token Token
+	// PrimaryFirst asks for the replicas in ring order, primary replica
+	// first, neither shuffled nor reordered by load or rack: every client
+	// then sends the request to the same coordinator. For conditional
+	// statements (lightweight transactions), whose Paxos rounds contend
+	// when several coordinators propose for one partition at once. Suspect
+	// replicas still go last. TokenAware honours it; other policies may
+	// ignore it.
+	PrimaryFirst bool
 }
 
 // ClusterView is what policies plan over: the current [Snapshot], the known
@@ -375,7 +383,10 @@ type TokenAwareOptions struct {
 // healthy ones, and of the first two replicas the one with fewer requests
 // in flight goes first (unless InOrder). Requests
 // without a keyspace or routing key, or whose keyspace the snapshot does
-// not know, get the child's plan. The replicas' state is read when the plan
+// not know, get the child's plan. A request with RoutingInfo.PrimaryFirst
+// gets the local data centre's replicas in ring order (primary first,
+// without rack preference or the less-busy swap; suspect ones still last),
+// as with InOrder and no rack. The replicas' state is read when the plan
 // is made; the child's hosts' when they are reached.
 type TokenAware struct {
 	child Policy
@@ -470,8 +481,11 @@ func (t *TokenAware) replicas(dst []*Host, req RoutingInfo, v *ClusterView) []*H
 		all = s.ReplicasOfKey(req.Keyspace, req.RoutingKey)
 	}
 	loc := t.opts.Locality
+	// Primary first: one order for every client, so no rack split (a
+	// client's rack would change the coordinator) and no shuffle.
+	inOrder := t.opts.InOrder || req.PrimaryFirst
 	rackN := 0
-	if loc.Datacenter != "" && loc.Rack != "" {
+	if loc.Datacenter != "" && loc.Rack != "" && !req.PrimaryFirst {
 		for _, h := range all {
 			if h.Datacenter == loc.Datacenter && h.Rack == loc.Rack && v.IsUp(h) {
 				dst = append(dst, h)
@@ -490,7 +504,7 @@ func (t *TokenAware) replicas(dst []*Host, req RoutingInfo, v *ClusterView) []*H
 			dst = append(dst, h)
 		}
 	}
-	if !t.opts.InOrder {
+	if !inOrder {
 		shuffle(dst[:rackN], t.opts.IntN)
 		shuffle(dst[rackN:], t.opts.IntN)
 	}
@@ -520,7 +534,7 @@ func (t *TokenAware) replicas(dst []*Host, req RoutingInfo, v *ClusterView) []*H
 	if rackN > 0 {
 		first = rackN
 	}
-	if !t.opts.InOrder && first >= 2 && v.load(dst[1]).InFlight < v.load(dst[0]).InFlight {
+	if !inOrder && first >= 2 && v.load(dst[1]).InFlight < v.load(dst[0]).InFlight {
 		dst[0], dst[1] = dst[1], dst[0]
 	}
 	return dst
