@@ -1,7 +1,8 @@
 // Package auth implements the SASL mechanisms a Cassandra connection uses to
-// log in: PLAIN (PasswordAuthenticator), DSE's DseAuthenticator (mechanism
-// selection, authorization id for proxy login, and the proxy-execute
-// payload), and GSSAPI / Kerberos through gokrb5.
+// log in: PLAIN (PasswordAuthenticator), and DSE's DseAuthenticator
+// (mechanism selection, authorization id for proxy login, and the
+// proxy-execute payload). GSSAPI / Kerberos is package auth/kerberos, which
+// only the programs that log in with Kerberos import.
 //
 // A mechanism is a challenge/response state machine over byte tokens: it
 // knows nothing of connections, frames or sockets. Package conn drives it
@@ -21,18 +22,16 @@
 //     the client first names its mechanism: the initial response is "PLAIN"
 //     (or "GSSAPI"), DSE challenges with "PLAIN-START" (or "GSSAPI-START"),
 //     and the answer is the mechanism's first token. An authorization id
-//     (Plain.AuthorizationID, GSSAPIConfig.AuthorizationID) logs in as one
+//     (Plain.AuthorizationID, kerberos.Config.AuthorizationID) logs in as one
 //     role and acts as another (proxy login, DSE 5.1+): in the PLAIN token
 //     before the first NUL, e.g. 61 6c 69 63 65 00 62 6f 62 00 70 77 for
 //     bob/pw acting as alice; in GSSAPI, after the 4 bytes of the final
 //     security-layer message.
 //   - ProxyExecute returns the custom payload {"ProxyExecute": role} that
 //     runs one request as another role on DSE.
-//   - GSSAPI (NewGSSAPI): Kerberos V5 through SASL GSSAPI (RFC 4752), with
-//     credentials from a password, a keytab or a ticket cache; see GSSAPI for
-//     the exact tokens. The service principal is ServiceName/host, where
-//     ServiceName defaults to "dse" (DefaultServiceName) and host is the
-//     node's host name or address, optionally canonicalised by reverse DNS.
+//   - GSSAPI (package auth/kerberos, kerberos.New): Kerberos V5 through
+//     SASL GSSAPI (RFC 4752), with credentials from a password, a keytab or
+//     a ticket cache; see kerberos.GSSAPI for the exact tokens.
 //
 // Any authenticator class is accepted by default, as other drivers do;
 // AllowedAuthenticators restricts it.
@@ -42,5 +41,10 @@
 // log/slog and in JSON, and the mechanisms and exchanges print only their
 // principal or login.
 //
-// It must never import conn, pool, cluster or query.
+// It must never import conn, pool, cluster or query, nor gokrb5 (or
+// anything else that imports it, such as auth/kerberos): every program that
+// connects imports auth, and one that logs in with a password must not link
+// Kerberos, gokrb5's helper modules and golang.org/x/crypto
+// (internal/deps's test checks it). Code that auth/kerberos shares with
+// this package is in auth/internal/sasl.
 package auth

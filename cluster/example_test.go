@@ -66,27 +66,7 @@ func ExampleConnect_tls() {
 	defer session.Close()
 }
 
-// Log in with Kerberos (SASL GSSAPI), here with a keytab. One GSSAPI
-// authenticator serves every connection and renews its tickets.
-func ExampleConnect_kerberos() {
-	krb, err := auth.NewGSSAPI(auth.GSSAPIConfig{
-		Principal:   "app@EXAMPLE.COM",
-		KeytabFile:  "/etc/app/app.keytab",
-		ServiceName: "cassandra", // the nodes' principal is cassandra/<host>@EXAMPLE.COM
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer krb.Close()
-	session, err := cluster.Connect(ctx, cluster.Config{
-		ContactPoints: []string{"node1.example.com"},
-		Authenticator: krb,
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer session.Close()
-}
+// Kerberos: see package auth/kerberos (ExampleNew).
 
 // DataStax Enterprise proxy authentication: log in as one role and act as
 // another, for the whole session (proxy login) or for one statement (proxy

@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/cqlwire/cqlwire/auth"
+	"github.com/cqlwire/cqlwire/auth/kerberos"
 	"github.com/cqlwire/cqlwire/frame"
 	"github.com/cqlwire/cqlwire/frame/compress"
 	"github.com/cqlwire/cqlwire/frame/segment"
@@ -848,9 +849,9 @@ func (r *gssRegistry) session(conn int64) *krbtest.Session {
 	return r.byConn[conn]
 }
 
-func newWireGSSAPI(t testing.TB, cfg auth.GSSAPIConfig) *auth.GSSAPI {
+func newWireGSSAPI(t testing.TB, cfg kerberos.Config) *kerberos.GSSAPI {
 	t.Helper()
-	g, err := auth.NewGSSAPI(cfg)
+	g, err := kerberos.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1017,12 +1018,12 @@ func TestWireGSSAPI(t *testing.T) {
 	ccache := kdc.KinitPassword(t, "alice", kdc.UserPassword, "")
 	creds := []struct {
 		name      string
-		cfg       auth.GSSAPIConfig
+		cfg       kerberos.Config
 		principal string
 	}{
-		{"keytab", auth.GSSAPIConfig{KeytabFile: kdc.KeytabUserFile}, kdc.KeytabUser},
-		{"password", auth.GSSAPIConfig{Principal: "alice", Password: auth.Secret(kdc.UserPassword)}, kdc.User},
-		{"ccache", auth.GSSAPIConfig{CCacheFile: "FILE:" + ccache}, kdc.User},
+		{"keytab", kerberos.Config{KeytabFile: kdc.KeytabUserFile}, kdc.KeytabUser},
+		{"password", kerberos.Config{Principal: "alice", Password: auth.Secret(kdc.UserPassword)}, kdc.User},
+		{"ccache", kerberos.Config{CCacheFile: "FILE:" + ccache}, kdc.User},
 	}
 	for _, cr := range creds {
 		t.Run(cr.name, func(t *testing.T) {
@@ -1093,7 +1094,7 @@ func TestWireGSSAPI(t *testing.T) {
 		if err != nil || !slices.Contains(addrs, "127.0.0.1") {
 			t.Skipf("localhost does not resolve to 127.0.0.1 here (%v, %v)", addrs, err)
 		}
-		g := newWireGSSAPI(t, auth.GSSAPIConfig{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
+		g := newWireGSSAPI(t, kerberos.Config{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
 		c := dialT(t, net.JoinHostPort("localhost", port), &Config{Authenticator: g, DialTimeout: 15 * time.Second})
 		if id := mustWhoami(t, c, nil); id.user != kdc.KeytabUser {
 			t.Errorf("user %q", id.user)
@@ -1102,7 +1103,7 @@ func TestWireGSSAPI(t *testing.T) {
 
 	t.Run("proxy login refused", func(t *testing.T) {
 		sv := servers[1]
-		g := newWireGSSAPI(t, auth.GSSAPIConfig{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra", AuthorizationID: "forbidden"})
+		g := newWireGSSAPI(t, kerberos.Config{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra", AuthorizationID: "forbidden"})
 		tp := &wireTap{}
 		cfg := wireVariant{frame.V5, ""}.config(tp, g)
 		cfg.ServerName = "localhost"
@@ -1186,11 +1187,11 @@ func TestWireKerberosFailures(t *testing.T) {
 		t.Log(err)
 		return w, err
 	}
-	wantKerberos := func(t *testing.T, err error, code int32, name, principal string) *auth.KerberosError {
+	wantKerberos := func(t *testing.T, err error, code int32, name, principal string) *kerberos.Error {
 		t.Helper()
-		var ke *auth.KerberosError
+		var ke *kerberos.Error
 		if !errors.As(err, &ke) {
-			t.Fatalf("Dial: %v, want a *auth.KerberosError", err)
+			t.Fatalf("Dial: %v, want a *kerberos.Error", err)
 		}
 		if ke.Code != code || ke.Name != name || ke.Principal != principal {
 			t.Errorf("KerberosError code %d %q principal %q, want %d %q %q", ke.Code, ke.Name, ke.Principal, code, name, principal)
@@ -1220,7 +1221,7 @@ func TestWireKerberosFailures(t *testing.T) {
 		kdc.AddPrincipal(t, "carol", "")
 		kt := kdc.ExportKeytab(t, "carol")
 		kdc.RandomizeKey(t, "carol") // the keytab now holds the previous key
-		g := newWireGSSAPI(t, auth.GSSAPIConfig{KeytabFile: kt, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
+		g := newWireGSSAPI(t, kerberos.Config{KeytabFile: kt, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
 		w, err := dial(t, srv, g)
 		wantKerberos(t, err, 24, "KDC_ERR_PREAUTH_FAILED", "carol@"+kdc.Realm)
 		if !strings.Contains(err.Error(), kt) || !strings.Contains(err.Error(), "stale") {
@@ -1234,7 +1235,7 @@ func TestWireKerberosFailures(t *testing.T) {
 
 	t.Run("wrong password", func(t *testing.T) {
 		const wrong = "not-alices-Pa55"
-		g := newWireGSSAPI(t, auth.GSSAPIConfig{Principal: "alice", Password: wrong, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
+		g := newWireGSSAPI(t, kerberos.Config{Principal: "alice", Password: wrong, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
 		w, err := dial(t, srv, g)
 		wantKerberos(t, err, 24, "KDC_ERR_PREAUTH_FAILED", kdc.User)
 		noSecret(t, err, wrong)
@@ -1256,7 +1257,7 @@ func TestWireKerberosFailures(t *testing.T) {
 		}
 		staleSrv := startWireServer(t, testserver.Options{Authenticator: kerberosClass,
 			NewSASL: func(*testserver.ConnInfo) testserver.SASLServer { return acc.NewSession() }}, nil)
-		g := newWireGSSAPI(t, auth.GSSAPIConfig{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra", ServiceHost: "stale.localhost"})
+		g := newWireGSSAPI(t, kerberos.Config{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra", ServiceHost: "stale.localhost"})
 		w, err := dial(t, staleSrv, g)
 		var fe *frame.Error
 		if !errors.As(err, &fe) || fe.Code != frame.CodeAuthenticationError ||
@@ -1274,9 +1275,9 @@ func TestWireKerberosFailures(t *testing.T) {
 		// live two seconds (kadmin -maxlife), presented once it expired.
 		cc := kdc.KinitPassword(t, "alice", kdc.UserPassword, "1s")
 		tgtGone := time.Now().Add(2 * time.Second) // the TGT ends at most 1 s after kinit returned
-		expiredCache := newWireGSSAPI(t, auth.GSSAPIConfig{CCacheFile: cc, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
+		expiredCache := newWireGSSAPI(t, kerberos.Config{CCacheFile: cc, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
 		kdc.AddPrincipal(t, "shortlived", "short-Pa55", "-maxlife", "2 seconds")
-		short := newWireGSSAPI(t, auth.GSSAPIConfig{Principal: "shortlived", Password: "short-Pa55", Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
+		short := newWireGSSAPI(t, kerberos.Config{Principal: "shortlived", Password: "short-Pa55", Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
 		x, apReq, err := short.Start(context.Background(), auth.ServerInfo{Authenticator: kerberosClass, Host: "localhost"})
 		if err != nil {
 			t.Fatal(err)

@@ -1,5 +1,5 @@
 // Package krbtest runs a real, throw-away MIT Kerberos KDC for tests, and
-// provides the server side of SASL GSSAPI that the auth package's Kerberos
+// provides the server side of SASL GSSAPI that package auth/kerberos's
 // login is tested against.
 //
 // Start creates, in a temporary directory, a realm (CQLWIRE.TEST) with
@@ -31,7 +31,7 @@
 //		NewSASL: func(*testserver.ConnInfo) testserver.SASLServer { return acc.NewSession() },
 //	})
 //
-// The acceptor is written independently of package auth (its wrap tokens
+// The acceptor is written independently of auth/kerberos (its wrap tokens
 // come from gokrb5's gssapi package, its framing from gokrb5's spnego
 // package and the standard library's encoding/asn1), so that a mistake in
 // the client is not mirrored by the server. As a reference that shares no

@@ -1,4 +1,4 @@
-package auth
+package kerberos
 
 // GSSAPI exchanges without a KDC: the service ticket is minted here with
 // gokrb5 from an in-memory service keytab, and the server side is
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cqlwire/cqlwire/auth"
 	"github.com/cqlwire/cqlwire/internal/krbtest"
 	"github.com/jcmturner/gokrb5/v8/client"
 	"github.com/jcmturner/gokrb5/v8/config"
@@ -66,7 +67,7 @@ func (o *offline) start(t testing.TB, mutual, dse bool, authzid string) (*gssExc
 	x.apReq = tok
 	if dse {
 		x.state = gssStateMechanism
-		return x, []byte(MechanismGSSAPI)
+		return x, []byte(auth.MechanismGSSAPI)
 	}
 	x.sentAPReq()
 	return x, tok

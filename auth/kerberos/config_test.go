@@ -1,4 +1,4 @@
-package auth_test
+package kerberos_test
 
 import (
 	"os"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cqlwire/cqlwire/auth"
+	"github.com/cqlwire/cqlwire/auth/kerberos"
 )
 
 func TestGSSAPIConfigErrors(t *testing.T) {
@@ -22,20 +23,20 @@ func TestGSSAPIConfigErrors(t *testing.T) {
 	t.Setenv("KRB5CCNAME", "FILE:"+filepath.Join(dir, "no-such-ccache"))
 	for _, tc := range []struct {
 		name string
-		cfg  auth.GSSAPIConfig
+		cfg  kerberos.Config
 		want string
 	}{
-		{"two sources", auth.GSSAPIConfig{Principal: "a", Password: "p", KeytabFile: "/k", Krb5ConfigFile: conf}, "only one of Password, KeytabFile and CCacheFile"},
-		{"no krb5.conf", auth.GSSAPIConfig{Principal: "a", Password: "p", Krb5ConfigFile: filepath.Join(dir, "missing.conf")}, "reading krb5.conf " + filepath.Join(dir, "missing.conf")},
-		{"password without principal", auth.GSSAPIConfig{Password: "p", Krb5ConfigFile: conf}, "needs Principal"},
-		{"no realm", auth.GSSAPIConfig{Principal: "a", Password: "p", Krb5ConfigFile: noRealm}, "needs a name and a realm"},
-		{"missing keytab", auth.GSSAPIConfig{KeytabFile: filepath.Join(dir, "none.keytab"), Krb5ConfigFile: conf}, "reading keytab"},
-		{"keyring ccache", auth.GSSAPIConfig{CCacheFile: "KEYRING:persistent:0", Krb5ConfigFile: conf}, "only FILE caches are supported"},
-		{"default ccache missing", auth.GSSAPIConfig{Krb5ConfigFile: conf}, "reading ticket cache " + filepath.Join(dir, "no-such-ccache") + " (run kinit"},
-		{"service name", auth.GSSAPIConfig{Principal: "a", Password: "p", Krb5ConfigFile: conf, ServiceName: "dse/x"}, "must not contain"},
+		{"two sources", kerberos.Config{Principal: "a", Password: "p", KeytabFile: "/k", Krb5ConfigFile: conf}, "only one of Password, KeytabFile and CCacheFile"},
+		{"no krb5.conf", kerberos.Config{Principal: "a", Password: "p", Krb5ConfigFile: filepath.Join(dir, "missing.conf")}, "reading krb5.conf " + filepath.Join(dir, "missing.conf")},
+		{"password without principal", kerberos.Config{Password: "p", Krb5ConfigFile: conf}, "needs Principal"},
+		{"no realm", kerberos.Config{Principal: "a", Password: "p", Krb5ConfigFile: noRealm}, "needs a name and a realm"},
+		{"missing keytab", kerberos.Config{KeytabFile: filepath.Join(dir, "none.keytab"), Krb5ConfigFile: conf}, "reading keytab"},
+		{"keyring ccache", kerberos.Config{CCacheFile: "KEYRING:persistent:0", Krb5ConfigFile: conf}, "only FILE caches are supported"},
+		{"default ccache missing", kerberos.Config{Krb5ConfigFile: conf}, "reading ticket cache " + filepath.Join(dir, "no-such-ccache") + " (run kinit"},
+		{"service name", kerberos.Config{Principal: "a", Password: "p", Krb5ConfigFile: conf, ServiceName: "dse/x"}, "must not contain"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := auth.NewGSSAPI(tc.cfg)
+			_, err := kerberos.New(tc.cfg)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want %q", err, tc.want)
 			}
@@ -45,7 +46,7 @@ func TestGSSAPIConfigErrors(t *testing.T) {
 	// Principal without realm takes krb5.conf's default realm; KRB5_CONFIG
 	// may list several files.
 	t.Setenv("KRB5_CONFIG", filepath.Join(dir, "absent.conf")+":"+conf)
-	g, err := auth.NewGSSAPI(auth.GSSAPIConfig{Principal: "alice", Password: "p"})
+	g, err := kerberos.New(kerberos.Config{Principal: "alice", Password: "p"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +58,7 @@ func TestGSSAPIConfigErrors(t *testing.T) {
 		t.Errorf("String() = %q", s)
 	}
 	// The allow-list applies before any KDC traffic.
-	g2, err := auth.NewGSSAPI(auth.GSSAPIConfig{Principal: "alice", Password: "p", AllowedAuthenticators: []string{auth.DSEAuthenticator}})
+	g2, err := kerberos.New(kerberos.Config{Principal: "alice", Password: "p", AllowedAuthenticators: []string{auth.DSEAuthenticator}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package auth
+package kerberos
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cqlwire/cqlwire/auth/internal/sasl"
 	"github.com/jcmturner/gokrb5/v8/client"
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/crypto/etype"
@@ -34,6 +35,9 @@ const (
 	gssFlagConf   = 0x10
 	gssFlagInteg  = 0x20
 )
+
+// gssapiStart is DSE's answer to the mechanism choice "GSSAPI".
+const gssapiStart = "GSSAPI-START"
 
 // Security layers of RFC 4752 3.3.
 const (
@@ -79,7 +83,7 @@ func keyByteSize(et etype.EType) int {
 // initSecContext builds the initial context token: the AP-REQ for tkt.
 func (x *gssExchange) initSecContext(cl *client.Client, tkt messages.Ticket, key types.EncryptionKey) ([]byte, error) {
 	fail := func(reason string, err error) ([]byte, error) {
-		return nil, &KerberosError{Step: "building the AP-REQ", Principal: x.principal, Service: x.service, Reason: reason, Err: err}
+		return nil, &Error{Step: "building the AP-REQ", Principal: x.principal, Service: x.service, Reason: reason, Err: err}
 	}
 	if !isAES(key.KeyType) {
 		return fail(fmt.Sprintf("the session key uses enctype %d; only AES enctypes (17, 18, 19, 20) are supported", key.KeyType), nil)
@@ -133,11 +137,11 @@ func (x *gssExchange) sentAPReq() {
 
 func (x *gssExchange) fail(step string, err error) error {
 	x.state = gssStateFailed
-	var ke *KerberosError
+	var ke *Error
 	if errors.As(err, &ke) {
 		return err
 	}
-	return &KerberosError{Step: step, Principal: x.principal, Service: x.service, Reason: err.Error()}
+	return &Error{Step: step, Principal: x.principal, Service: x.service, Reason: err.Error()}
 }
 
 // Challenge answers the server's challenges (see GSSAPI).
@@ -145,7 +149,7 @@ func (x *gssExchange) Challenge(ctx context.Context, token []byte) ([]byte, erro
 	switch x.state {
 	case gssStateMechanism:
 		if string(token) != gssapiStart {
-			return nil, x.fail("choosing the mechanism", fmt.Errorf("DSE challenged the mechanism choice with %s, want %q", describeToken(token), gssapiStart))
+			return nil, x.fail("choosing the mechanism", fmt.Errorf("DSE challenged the mechanism choice with %s, want %q", sasl.DescribeToken(token), gssapiStart))
 		}
 		x.sentAPReq()
 		return x.apReq, nil
@@ -183,9 +187,9 @@ func (x *gssExchange) Challenge(ctx context.Context, token []byte) ([]byte, erro
 		x.state = gssStateDone
 		return resp, nil
 	case gssStateDone:
-		return nil, x.fail("negotiating the security layer", fmt.Errorf("unexpected challenge (%s) after the security layer was negotiated", describeToken(token)))
+		return nil, x.fail("negotiating the security layer", fmt.Errorf("unexpected challenge (%s) after the security layer was negotiated", sasl.DescribeToken(token)))
 	default:
-		return nil, &KerberosError{Step: "continuing the exchange", Principal: x.principal, Service: x.service, Reason: "the exchange already failed"}
+		return nil, &Error{Step: "continuing the exchange", Principal: x.principal, Service: x.service, Reason: "the exchange already failed"}
 	}
 }
 
@@ -206,7 +210,7 @@ func (x *gssExchange) Success(token []byte) error {
 			return x.fail("verifying the server's AP-REP", err)
 		}
 	case gssStateFailed:
-		return &KerberosError{Step: "completing the exchange", Principal: x.principal, Service: x.service, Reason: "the exchange already failed"}
+		return &Error{Step: "completing the exchange", Principal: x.principal, Service: x.service, Reason: "the exchange already failed"}
 	}
 	return nil
 }
@@ -236,7 +240,7 @@ func (x *gssExchange) readAPRep(token []byte) error {
 			return fmt.Errorf("the server answered with a KRB-ERROR token that does not parse: %v", err)
 		}
 		code, name, reason := krbErrorParts(ke)
-		return &KerberosError{Step: "authenticating to the server", Principal: x.principal, Service: x.service, Code: code, Name: name,
+		return &Error{Step: "authenticating to the server", Principal: x.principal, Service: x.service, Code: code, Name: name,
 			Reason: "the server rejected the AP-REQ: " + reason}
 	case tokAPRep:
 	default:

@@ -1,4 +1,4 @@
-package auth_test
+package kerberos_test
 
 // Kerberos logins against a real MIT KDC (internal/krbtest starts one per
 // test). Apache Cassandra has no Kerberos authenticator, so the server side
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cqlwire/cqlwire/auth"
+	"github.com/cqlwire/cqlwire/auth/kerberos"
 	"github.com/cqlwire/cqlwire/internal/krbtest"
 )
 
@@ -63,9 +64,9 @@ func loginWith(t *testing.T, a auth.Authenticator, sess saslServer, server auth.
 	return tokens, errors.New("exchange did not end after 10 rounds")
 }
 
-func newGSSAPI(t *testing.T, cfg auth.GSSAPIConfig) *auth.GSSAPI {
+func newGSSAPI(t *testing.T, cfg kerberos.Config) *kerberos.GSSAPI {
 	t.Helper()
-	g, err := auth.NewGSSAPI(cfg)
+	g, err := kerberos.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func TestGSSAPIWithKDC(t *testing.T) {
 	t.Logf("KDC up at %s in %v", kdc.Addr, kdc.StartupTime)
 
 	t.Run("keytab", func(t *testing.T) {
-		g := newGSSAPI(t, auth.GSSAPIConfig{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
+		g := newGSSAPI(t, kerberos.Config{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
 		if g.Principal() != kdc.KeytabUser {
 			t.Errorf("principal from keytab = %q, want %q", g.Principal(), kdc.KeytabUser)
 		}
@@ -118,7 +119,7 @@ func TestGSSAPIWithKDC(t *testing.T) {
 	})
 
 	t.Run("password", func(t *testing.T) {
-		g := newGSSAPI(t, auth.GSSAPIConfig{Principal: "alice", Password: auth.Secret(kdc.UserPassword), Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
+		g := newGSSAPI(t, kerberos.Config{Principal: "alice", Password: auth.Secret(kdc.UserPassword), Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
 		sess, _, err := login(t, g, acceptor(t, kdc), localhost)
 		if err != nil {
 			t.Fatal(err)
@@ -134,7 +135,7 @@ func TestGSSAPIWithKDC(t *testing.T) {
 
 	t.Run("ccache", func(t *testing.T) {
 		cc := kdc.KinitPassword(t, "alice", kdc.UserPassword, "")
-		g := newGSSAPI(t, auth.GSSAPIConfig{CCacheFile: "FILE:" + cc, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
+		g := newGSSAPI(t, kerberos.Config{CCacheFile: "FILE:" + cc, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
 		if g.Principal() != kdc.User {
 			t.Errorf("principal = %q", g.Principal())
 		}
@@ -151,14 +152,14 @@ func TestGSSAPIWithKDC(t *testing.T) {
 		cc := kdc.KinitKeytab(t, "bob", kdc.KeytabUserFile, "")
 		t.Setenv("KRB5CCNAME", "FILE:"+cc)
 		t.Setenv("KRB5_CONFIG", kdc.Krb5Conf)
-		g := newGSSAPI(t, auth.GSSAPIConfig{ServiceName: "cassandra"})
+		g := newGSSAPI(t, kerberos.Config{ServiceName: "cassandra"})
 		if _, _, err := login(t, g, acceptor(t, kdc), localhost); err != nil {
 			t.Fatal(err)
 		}
 	})
 
 	t.Run("authorization id", func(t *testing.T) {
-		g := newGSSAPI(t, auth.GSSAPIConfig{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra", AuthorizationID: "reporting"})
+		g := newGSSAPI(t, kerberos.Config{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra", AuthorizationID: "reporting"})
 		sess, tokens, err := login(t, g, acceptor(t, kdc), localhost)
 		if err != nil {
 			t.Fatal(err)
@@ -176,7 +177,7 @@ func TestGSSAPIWithKDC(t *testing.T) {
 	})
 
 	t.Run("DSE mechanism negotiation", func(t *testing.T) {
-		g := newGSSAPI(t, auth.GSSAPIConfig{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra", AuthorizationID: "reporting"})
+		g := newGSSAPI(t, kerberos.Config{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra", AuthorizationID: "reporting"})
 		acc := acceptor(t, kdc)
 		acc.DSE = true
 		sess, tokens, err := login(t, g, acc, auth.ServerInfo{Authenticator: auth.DSEAuthenticator, Host: "localhost"})
@@ -193,7 +194,7 @@ func TestGSSAPIWithKDC(t *testing.T) {
 	})
 
 	t.Run("no mutual authentication", func(t *testing.T) {
-		g := newGSSAPI(t, auth.GSSAPIConfig{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra", DisableMutualAuth: true})
+		g := newGSSAPI(t, kerberos.Config{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra", DisableMutualAuth: true})
 		for _, direct := range []bool{false, true} {
 			acc := acceptor(t, kdc)
 			acc.DirectSecurityLayer = direct
@@ -217,7 +218,7 @@ func TestGSSAPIWithKDC(t *testing.T) {
 	})
 
 	t.Run("no acceptor subkey", func(t *testing.T) {
-		g := newGSSAPI(t, auth.GSSAPIConfig{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
+		g := newGSSAPI(t, kerberos.Config{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
 		acc := acceptor(t, kdc)
 		acc.NoAcceptorSubkey = true
 		_, tokens, err := login(t, g, acc, localhost)
@@ -234,7 +235,7 @@ func TestGSSAPIWithKDC(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g := newGSSAPI(t, auth.GSSAPIConfig{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf})
+		g := newGSSAPI(t, kerberos.Config{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf})
 		if _, _, err := login(t, g, acc, localhost); err != nil {
 			t.Fatal(err)
 		}
@@ -252,7 +253,7 @@ func TestGSSAPIWithKDC(t *testing.T) {
 			authzid string
 			layers  byte
 		}{{true, "", 1}, {true, "reporting", 7}, {false, "", 1}, {false, "reporting", 3}} {
-			g := newGSSAPI(t, auth.GSSAPIConfig{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra",
+			g := newGSSAPI(t, kerberos.Config{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra",
 				DisableMutualAuth: !tc.mutual, AuthorizationID: tc.authzid})
 			sess := kdc.StartMIT(t, kdc.ServiceKeytab, tc.layers)
 			if _, err := loginWith(t, g, sess, localhost); err != nil {
@@ -267,7 +268,7 @@ func TestGSSAPIWithKDC(t *testing.T) {
 			}
 		}
 		// MIT offering integrity only: the client refuses.
-		g := newGSSAPI(t, auth.GSSAPIConfig{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
+		g := newGSSAPI(t, kerberos.Config{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
 		if _, err := loginWith(t, g, kdc.StartMIT(t, kdc.ServiceKeytab, 2), localhost); err == nil || !strings.Contains(err.Error(), "requires a security layer") {
 			t.Errorf("integrity only: %v", err)
 		}
@@ -284,7 +285,7 @@ func TestGSSAPIWithKDC(t *testing.T) {
 			if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			g := newGSSAPI(t, auth.GSSAPIConfig{Principal: kdc.User, Password: auth.Secret(kdc.UserPassword), Krb5ConfigFile: conf, ServiceName: "cassandra", AuthorizationID: "r"})
+			g := newGSSAPI(t, kerberos.Config{Principal: kdc.User, Password: auth.Secret(kdc.UserPassword), Krb5ConfigFile: conf, ServiceName: "cassandra", AuthorizationID: "r"})
 			_, tokens, err := login(t, g, acceptor(t, kdc), localhost)
 			if err != nil {
 				t.Fatalf("%s: %v", et, err)
@@ -300,7 +301,7 @@ func TestGSSAPIWithKDC(t *testing.T) {
 	})
 
 	t.Run("service host", func(t *testing.T) {
-		g := newGSSAPI(t, auth.GSSAPIConfig{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra", ServiceHost: "localhost"})
+		g := newGSSAPI(t, kerberos.Config{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra", ServiceHost: "localhost"})
 		if _, _, err := login(t, g, acceptor(t, kdc), auth.ServerInfo{Host: "10.9.8.7"}); err != nil {
 			t.Fatal(err)
 		}
@@ -311,21 +312,21 @@ func TestGSSAPIWithKDC(t *testing.T) {
 		if err != nil || len(names) == 0 || strings.TrimSuffix(names[0], ".") != "localhost" {
 			t.Skipf("127.0.0.1 does not reverse-resolve to localhost here (%v, %v)", names, err)
 		}
-		g := newGSSAPI(t, auth.GSSAPIConfig{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra", CanonicalizeHost: true})
+		g := newGSSAPI(t, kerberos.Config{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra", CanonicalizeHost: true})
 		if spn, _ := g.ServicePrincipal(context.Background(), "127.0.0.1"); spn != "cassandra/localhost" {
 			t.Errorf("service principal = %q", spn)
 		}
 		if _, _, err := login(t, g, acceptor(t, kdc), auth.ServerInfo{Host: "127.0.0.1"}); err != nil {
 			t.Fatal(err)
 		}
-		off := newGSSAPI(t, auth.GSSAPIConfig{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
+		off := newGSSAPI(t, kerberos.Config{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
 		if spn, _ := off.ServicePrincipal(context.Background(), "127.0.0.1"); spn != "cassandra/127.0.0.1" {
 			t.Errorf("service principal without canonicalisation = %q", spn)
 		}
 	})
 
 	t.Run("concurrent logins", func(t *testing.T) {
-		g := newGSSAPI(t, auth.GSSAPIConfig{Principal: kdc.User, Password: auth.Secret(kdc.UserPassword), Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
+		g := newGSSAPI(t, kerberos.Config{Principal: kdc.User, Password: auth.Secret(kdc.UserPassword), Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
 		acc := acceptor(t, kdc)
 		var wg sync.WaitGroup
 		errs := make(chan error, 32)
@@ -347,7 +348,7 @@ func TestGSSAPIWithKDC(t *testing.T) {
 
 	t.Run("wrong password", func(t *testing.T) {
 		const bad = "not-alices-password"
-		g := newGSSAPI(t, auth.GSSAPIConfig{Principal: "alice", Password: bad, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
+		g := newGSSAPI(t, kerberos.Config{Principal: "alice", Password: bad, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
 		_, _, err := g.Start(context.Background(), localhost)
 		ke := wantKerberosError(t, err, 24, kdc.User)
 		if ke.Step != "login" {
@@ -362,13 +363,13 @@ func TestGSSAPIWithKDC(t *testing.T) {
 	})
 
 	t.Run("unknown principal", func(t *testing.T) {
-		g := newGSSAPI(t, auth.GSSAPIConfig{Principal: "nobody@" + kdc.Realm, Password: "x", Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
+		g := newGSSAPI(t, kerberos.Config{Principal: "nobody@" + kdc.Realm, Password: "x", Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
 		_, _, err := g.Start(context.Background(), localhost)
 		wantKerberosError(t, err, 6, "nobody@"+kdc.Realm)
 	})
 
 	t.Run("unknown service principal", func(t *testing.T) {
-		g := newGSSAPI(t, auth.GSSAPIConfig{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "nosuchservice"})
+		g := newGSSAPI(t, kerberos.Config{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "nosuchservice"})
 		_, _, err := g.Start(context.Background(), localhost)
 		ke := wantKerberosError(t, err, 7, kdc.KeytabUser)
 		if ke.Service != "nosuchservice/localhost" || !strings.Contains(err.Error(), "nosuchservice/localhost") {
@@ -380,7 +381,7 @@ func TestGSSAPIWithKDC(t *testing.T) {
 		kdc.AddPrincipal(t, "carol", "")
 		kt := kdc.ExportKeytab(t, "carol")
 		kdc.RandomizeKey(t, "carol") // the keytab now holds the previous key
-		g := newGSSAPI(t, auth.GSSAPIConfig{KeytabFile: kt, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
+		g := newGSSAPI(t, kerberos.Config{KeytabFile: kt, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
 		_, _, err := g.Start(context.Background(), localhost)
 		wantKerberosError(t, err, 24, "carol@"+kdc.Realm)
 		if !strings.Contains(err.Error(), kt) || !strings.Contains(err.Error(), "stale") {
@@ -389,7 +390,7 @@ func TestGSSAPIWithKDC(t *testing.T) {
 	})
 
 	t.Run("keytab of another principal", func(t *testing.T) {
-		_, err := auth.NewGSSAPI(auth.GSSAPIConfig{Principal: "alice", KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf})
+		_, err := kerberos.New(kerberos.Config{Principal: "alice", KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf})
 		if err == nil || !strings.Contains(err.Error(), "no key for "+kdc.User) || !strings.Contains(err.Error(), kdc.KeytabUser) {
 			t.Errorf("err = %v", err)
 		}
@@ -403,7 +404,7 @@ func TestGSSAPIWithKDC(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g := newGSSAPI(t, auth.GSSAPIConfig{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
+		g := newGSSAPI(t, kerberos.Config{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
 		_, _, err = login(t, g, acc, auth.ServerInfo{Host: "stale.localhost"})
 		if err == nil || !strings.Contains(err.Error(), "AP-REQ for cassandra/stale.localhost@"+kdc.Realm+" rejected") {
 			t.Errorf("err = %v", err)
@@ -412,11 +413,11 @@ func TestGSSAPIWithKDC(t *testing.T) {
 	})
 
 	t.Run("server requires a security layer", func(t *testing.T) {
-		g := newGSSAPI(t, auth.GSSAPIConfig{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
+		g := newGSSAPI(t, kerberos.Config{KeytabFile: kdc.KeytabUserFile, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
 		acc := acceptor(t, kdc)
 		acc.Layers = 0x06
 		_, _, err := login(t, g, acc, localhost)
-		var ke *auth.KerberosError
+		var ke *kerberos.Error
 		if !errors.As(err, &ke) || !strings.Contains(err.Error(), "requires a security layer") {
 			t.Errorf("err = %v", err)
 		}
@@ -427,14 +428,14 @@ func TestGSSAPIWithKDC(t *testing.T) {
 		// principal whose tickets live two seconds (kadmin -maxlife).
 		cc := kdc.KinitPassword(t, "alice", kdc.UserPassword, "1s")
 		kdc.AddPrincipal(t, "shortlived", "short-Pa55", "-maxlife", "2 seconds")
-		short := newGSSAPI(t, auth.GSSAPIConfig{Principal: "shortlived", Password: "short-Pa55", Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
+		short := newGSSAPI(t, kerberos.Config{Principal: "shortlived", Password: "short-Pa55", Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
 		x, apreq, err := short.Start(context.Background(), localhost)
 		if err != nil {
 			t.Fatal(err)
 		}
 		_ = x
 		start := time.Now()
-		g := newGSSAPI(t, auth.GSSAPIConfig{CCacheFile: cc, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
+		g := newGSSAPI(t, kerberos.Config{CCacheFile: cc, Krb5ConfigFile: kdc.Krb5Conf, ServiceName: "cassandra"})
 		// Kerberos times have a resolution of one second.
 		time.Sleep(3*time.Second - time.Since(start))
 
@@ -472,7 +473,7 @@ func TestGSSAPIWithKDC(t *testing.T) {
 
 	t.Run("secrets never printed", func(t *testing.T) {
 		const pw = "Sup3r-Secret-Pa55"
-		cfg := auth.GSSAPIConfig{Principal: "alice", Password: pw, Krb5ConfigFile: kdc.Krb5Conf}
+		cfg := kerberos.Config{Principal: "alice", Password: pw, Krb5ConfigFile: kdc.Krb5Conf}
 		g := newGSSAPI(t, cfg)
 		for _, v := range []any{cfg, &cfg, g, *g} {
 			for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
@@ -517,7 +518,7 @@ func TestGSSAPIContextCancel(t *testing.T) {
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g := newGSSAPI(t, auth.GSSAPIConfig{Principal: "alice", Password: "pw", Krb5ConfigFile: conf})
+	g := newGSSAPI(t, kerberos.Config{Principal: "alice", Password: "pw", Krb5ConfigFile: conf})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	t0 := time.Now()
@@ -530,11 +531,11 @@ func TestGSSAPIContextCancel(t *testing.T) {
 	}
 }
 
-func wantKerberosError(t *testing.T, err error, code int32, principal string) *auth.KerberosError {
+func wantKerberosError(t *testing.T, err error, code int32, principal string) *kerberos.Error {
 	t.Helper()
-	var ke *auth.KerberosError
+	var ke *kerberos.Error
 	if !errors.As(err, &ke) {
-		t.Fatalf("err = %v (%T), want a *auth.KerberosError", err, err)
+		t.Fatalf("err = %v (%T), want a *kerberos.Error", err, err)
 	}
 	if ke.Code != code {
 		t.Errorf("code = %d (%s), want %d: %v", ke.Code, ke.Name, code, err)

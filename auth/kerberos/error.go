@@ -1,4 +1,4 @@
-package auth
+package kerberos
 
 import (
 	"fmt"
@@ -10,12 +10,12 @@ import (
 	"github.com/jcmturner/gokrb5/v8/messages"
 )
 
-// KerberosError is a failed step of a Kerberos login: with the KDC (login,
+// Error is a failed step of a Kerberos login: with the KDC (login,
 // service ticket), with the ticket cache, or with the server (its AP-REP,
 // its KRB-ERROR, the security-layer messages). It names the client
 // principal and, when relevant, the service principal, never a password or
 // key. Match it with errors.As.
-type KerberosError struct {
+type Error struct {
 	// Step is what failed, e.g. "login", "getting a service ticket",
 	// "reading the ticket cache", "verifying the server's AP-REP".
 	Step string
@@ -37,9 +37,9 @@ type KerberosError struct {
 	Err error
 }
 
-func (e *KerberosError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString("auth: GSSAPI: ")
+	b.WriteString("kerberos: ")
 	b.WriteString(e.Step)
 	b.WriteString(" for ")
 	b.WriteString(e.Principal)
@@ -68,7 +68,7 @@ func (e *KerberosError) Error() string {
 	return b.String()
 }
 
-func (e *KerberosError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
 // hint says what usually causes a Kerberos error code.
 func hint(code int32) string {
@@ -97,9 +97,9 @@ func hint(code int32) string {
 // "KRB Error: (24) KDC_ERR_PREAUTH_FAILED Pre-authentication information was invalid - <e-text>".
 var krbErrorText = regexp.MustCompile(`KRB Error: \((\d+)\) ([A-Z][A-Z0-9_]+) ?([^<\]]*)`)
 
-// newKerberosError describes a gokrb5 failure of a KDC exchange.
-func newKerberosError(step, principal, service, source string, err error) *KerberosError {
-	e := &KerberosError{Step: step, Principal: principal, Service: service, Source: source, Err: err}
+// newError describes a gokrb5 failure of a KDC exchange.
+func newError(step, principal, service, source string, err error) *Error {
+	e := &Error{Step: step, Principal: principal, Service: service, Source: source, Err: err}
 	if ke, ok := err.(messages.KRBError); ok {
 		e.Code, e.Name, e.Reason = krbErrorParts(ke)
 		return e

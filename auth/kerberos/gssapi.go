@@ -1,4 +1,4 @@
-package auth
+package kerberos
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cqlwire/cqlwire/auth"
+	"github.com/cqlwire/cqlwire/auth/internal/sasl"
 	"github.com/jcmturner/gokrb5/v8/client"
 	"github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/credentials"
@@ -21,7 +23,7 @@ import (
 )
 
 // DefaultServiceName is the service part of the server's Kerberos principal
-// (service/host@REALM) when GSSAPIConfig.ServiceName is empty. It is "dse",
+// (service/host@REALM) when Config.ServiceName is empty. It is "dse",
 // the default of the DataStax drivers, because DSE's DseAuthenticator is the
 // server side these drivers speak GSSAPI to. Apache Cassandra has no
 // Kerberos authenticator of its own; third-party plugins (and DSE
@@ -29,20 +31,20 @@ import (
 // "cassandra" instead: set ServiceName accordingly.
 const DefaultServiceName = "dse"
 
-// GSSAPIConfig configures Kerberos logins (SASL GSSAPI, RFC 4752). It is
-// plain data; NewGSSAPI validates it and returns the Authenticator.
+// Config configures Kerberos logins (SASL GSSAPI, RFC 4752). It is
+// plain data; New validates it and returns the authenticator.
 //
 // Credentials come from exactly one of Password, KeytabFile and CCacheFile;
 // when none is set, from the default ticket cache: $KRB5CCNAME (a FILE:
 // cache or a plain path) or else /tmp/krb5cc_<uid>, as MIT kinit leaves it.
-type GSSAPIConfig struct {
+type Config struct {
 	// Principal is the client principal, "name@REALM" or "name" (the realm
 	// is then krb5.conf's default_realm). Required with Password; with a
 	// keytab it defaults to the keytab's first principal, with a ticket
 	// cache to the cache's principal (and must match it when set).
 	Principal string
 	// Password logs in with the principal's password. Never printed.
-	Password Secret
+	Password auth.Secret
 	// KeytabFile logs in with the principal's key from this keytab.
 	KeytabFile string
 	// CCacheFile takes the ticket-granting ticket from this MIT ticket cache
@@ -83,7 +85,7 @@ type GSSAPIConfig struct {
 	// holds the service key, before it sends anything else.
 	DisableMutualAuth bool
 	// AllowedAuthenticators, when not empty, restricts the server
-	// authenticator classes this login may be sent to (see Plain).
+	// authenticator classes this login may be sent to (see auth.Plain).
 	AllowedAuthenticators []string
 }
 
@@ -127,7 +129,7 @@ const (
 // Only AES session keys (enctypes 17, 18, 19, 20) are supported: older
 // enctypes use RFC 1964 tokens, which this package does not implement.
 type GSSAPI struct {
-	cfg       GSSAPIConfig
+	cfg       Config
 	krb5      *config.Config
 	krb5Files string
 	source    string
@@ -150,20 +152,21 @@ type krbState struct {
 	closed   bool
 }
 
-// NewGSSAPI validates cfg, reads krb5.conf and the keytab or ticket cache,
-// and returns the Authenticator. It does not contact the KDC: the first
-// Start logs in.
-func NewGSSAPI(cfg GSSAPIConfig) (*GSSAPI, error) {
+// New validates cfg, reads krb5.conf and the keytab or ticket cache,
+// and returns the authenticator (an auth.Authenticator, for
+// cluster.Config.Authenticator or conn.Config.Authenticator). It does not
+// contact the KDC: the first Start logs in.
+func New(cfg Config) (*GSSAPI, error) {
 	g := &GSSAPI{cfg: cfg, st: &krbState{sem: make(chan struct{}, 1)}}
 	g.cfg.AllowedAuthenticators = append([]string(nil), cfg.AllowedAuthenticators...)
 	if g.cfg.ServiceName == "" {
 		g.cfg.ServiceName = DefaultServiceName
 	}
 	if strings.ContainsAny(g.cfg.ServiceName, "/@") {
-		return nil, fmt.Errorf("auth: GSSAPI: ServiceName %q must not contain '/' or '@'", g.cfg.ServiceName)
+		return nil, fmt.Errorf("kerberos: ServiceName %q must not contain '/' or '@'", g.cfg.ServiceName)
 	}
 	if strings.ContainsAny(g.cfg.ServiceHost, "/@") {
-		return nil, fmt.Errorf("auth: GSSAPI: ServiceHost %q must not contain '/' or '@'", g.cfg.ServiceHost)
+		return nil, fmt.Errorf("kerberos: ServiceHost %q must not contain '/' or '@'", g.cfg.ServiceHost)
 	}
 	n := 0
 	for _, set := range []bool{cfg.Password != "", cfg.KeytabFile != "", cfg.CCacheFile != ""} {
@@ -172,7 +175,7 @@ func NewGSSAPI(cfg GSSAPIConfig) (*GSSAPI, error) {
 		}
 	}
 	if n > 1 {
-		return nil, errors.New("auth: GSSAPI: set only one of Password, KeytabFile and CCacheFile")
+		return nil, errors.New("kerberos: set only one of Password, KeytabFile and CCacheFile")
 	}
 	var err error
 	if g.krb5, g.krb5Files, err = loadKrb5Conf(cfg.Krb5ConfigFile); err != nil {
@@ -187,16 +190,16 @@ func NewGSSAPI(cfg GSSAPIConfig) (*GSSAPI, error) {
 	case cfg.Password != "":
 		g.source = srcPassword
 		if cfg.Principal == "" {
-			return nil, errors.New("auth: GSSAPI: a password login needs Principal")
+			return nil, errors.New("kerberos: a password login needs Principal")
 		}
 	case cfg.KeytabFile != "":
 		g.source = srcKeytab
 		kt, err := keytab.Load(cfg.KeytabFile)
 		if err != nil {
-			return nil, fmt.Errorf("auth: GSSAPI: reading keytab %s: %w", cfg.KeytabFile, err)
+			return nil, fmt.Errorf("kerberos: reading keytab %s: %w", cfg.KeytabFile, err)
 		}
 		if len(kt.Entries) == 0 {
-			return nil, fmt.Errorf("auth: GSSAPI: keytab %s holds no key", cfg.KeytabFile)
+			return nil, fmt.Errorf("kerberos: keytab %s holds no key", cfg.KeytabFile)
 		}
 		if cfg.Principal == "" {
 			p := kt.Entries[0].Principal
@@ -204,7 +207,7 @@ func NewGSSAPI(cfg GSSAPIConfig) (*GSSAPI, error) {
 			g.principal = g.name + "@" + g.realm
 		}
 		if !keytabHas(kt, g.name, g.realm) {
-			return nil, fmt.Errorf("auth: GSSAPI: keytab %s has no key for %s (it holds %s)", cfg.KeytabFile, g.principal, keytabPrincipals(kt))
+			return nil, fmt.Errorf("kerberos: keytab %s has no key for %s (it holds %s)", cfg.KeytabFile, g.principal, keytabPrincipals(kt))
 		}
 		g.keytab = kt
 	default:
@@ -219,11 +222,11 @@ func NewGSSAPI(cfg GSSAPIConfig) (*GSSAPI, error) {
 		}
 		cc, err := credentials.LoadCCache(g.ccache)
 		if err != nil {
-			return nil, fmt.Errorf("auth: GSSAPI: reading ticket cache %s (run kinit, or set Password or KeytabFile): %w", g.ccache, err)
+			return nil, fmt.Errorf("kerberos: reading ticket cache %s (run kinit, or set Password or KeytabFile): %w", g.ccache, err)
 		}
 		owner := cc.DefaultPrincipal.PrincipalName.PrincipalNameString() + "@" + cc.DefaultPrincipal.Realm
 		if cfg.Principal != "" && owner != g.principal {
-			return nil, fmt.Errorf("auth: GSSAPI: ticket cache %s belongs to %s, not to %s", g.ccache, owner, g.principal)
+			return nil, fmt.Errorf("kerberos: ticket cache %s belongs to %s, not to %s", g.ccache, owner, g.principal)
 		}
 		g.name, g.realm, g.principal = cc.DefaultPrincipal.PrincipalName.PrincipalNameString(), cc.DefaultPrincipal.Realm, owner
 	}
@@ -239,7 +242,7 @@ func (g *GSSAPI) setPrincipal(p string) error {
 		realm = g.krb5.LibDefaults.DefaultRealm
 	}
 	if name == "" || realm == "" {
-		return fmt.Errorf("auth: GSSAPI: principal %q needs a name and a realm (none given, and no default_realm in %s)", p, g.krb5Files)
+		return fmt.Errorf("kerberos: principal %q needs a name and a realm (none given, and no default_realm in %s)", p, g.krb5Files)
 	}
 	g.name, g.realm, g.principal = name, realm, name+"@"+realm
 	return nil
@@ -276,11 +279,11 @@ func loadKrb5Conf(path string) (*config.Config, string, error) {
 	}
 	name := strings.Join(files, ":")
 	if len(read) == 0 {
-		return nil, name, fmt.Errorf("auth: GSSAPI: reading krb5.conf %s: %w", name, firstErr)
+		return nil, name, fmt.Errorf("kerberos: reading krb5.conf %s: %w", name, firstErr)
 	}
 	cfg, err := config.NewFromString(text.String())
 	if err != nil {
-		return nil, name, fmt.Errorf("auth: GSSAPI: parsing krb5.conf %s: %w", name, err)
+		return nil, name, fmt.Errorf("kerberos: parsing krb5.conf %s: %w", name, err)
 	}
 	return cfg, strings.Join(read, ":"), nil
 }
@@ -289,7 +292,7 @@ func ccachePath(s string) (string, error) {
 	if i := strings.IndexByte(s, ':'); i > 0 && !strings.HasPrefix(s, "/") {
 		typ := s[:i]
 		if typ != "FILE" {
-			return "", fmt.Errorf("auth: GSSAPI: ticket cache %q: only FILE caches are supported, not %s", s, typ)
+			return "", fmt.Errorf("kerberos: ticket cache %q: only FILE caches are supported, not %s", s, typ)
 		}
 		s = s[i+1:]
 	}
@@ -371,7 +374,7 @@ func (g *GSSAPI) ServicePrincipal(ctx context.Context, host string) (string, err
 		host = g.cfg.ServiceHost
 	}
 	if host == "" {
-		return "", errors.New("auth: GSSAPI: the server's host name is unknown (set ServiceHost)")
+		return "", errors.New("kerberos: the server's host name is unknown (set ServiceHost)")
 	}
 	if g.cfg.CanonicalizeHost {
 		host = canonicalHost(ctx, g.cfg.Resolver, host)
@@ -398,10 +401,10 @@ func canonicalHost(ctx context.Context, r *net.Resolver, host string) string {
 	return strings.ToLower(strings.TrimSuffix(names[0], "."))
 }
 
-// Start implements Authenticator: it obtains a service ticket (logging in
+// Start implements auth.Authenticator: it obtains a service ticket (logging in
 // to the KDC first when needed) and returns the initial response.
-func (g *GSSAPI) Start(ctx context.Context, server ServerInfo) (Exchange, []byte, error) {
-	if err := checkAllowed("GSSAPI", g.cfg.AllowedAuthenticators, server.Authenticator); err != nil {
+func (g *GSSAPI) Start(ctx context.Context, server auth.ServerInfo) (auth.Exchange, []byte, error) {
+	if err := sasl.CheckAllowed("GSSAPI", g.cfg.AllowedAuthenticators, server.Authenticator); err != nil {
 		return nil, nil, err
 	}
 	spn, err := g.ServicePrincipal(ctx, server.Host)
@@ -423,9 +426,9 @@ func (g *GSSAPI) Start(ctx context.Context, server ServerInfo) (Exchange, []byte
 		return nil, nil, err
 	}
 	x.apReq = token
-	if isDSE(server.Authenticator) {
+	if server.Authenticator == auth.DSEAuthenticator {
 		x.state = gssStateMechanism
-		return x, []byte(MechanismGSSAPI), nil
+		return x, []byte(auth.MechanismGSSAPI), nil
 	}
 	x.sentAPReq()
 	return x, token, nil
@@ -437,7 +440,7 @@ func (g *GSSAPI) serviceTicket(ctx context.Context, spn string) (messages.Ticket
 	select {
 	case g.st.sem <- struct{}{}:
 	case <-ctx.Done():
-		return messages.Ticket{}, types.EncryptionKey{}, nil, fmt.Errorf("auth: GSSAPI: waiting to contact the KDC for %s: %w", g.principal, ctx.Err())
+		return messages.Ticket{}, types.EncryptionKey{}, nil, fmt.Errorf("kerberos: waiting to contact the KDC for %s: %w", g.principal, ctx.Err())
 	}
 	type result struct {
 		tkt messages.Ticket
@@ -454,7 +457,7 @@ func (g *GSSAPI) serviceTicket(ctx context.Context, spn string) (messages.Ticket
 			var err error
 			r.tkt, r.key, err = r.cl.GetServiceTicket(spn)
 			if err != nil {
-				r.err = newKerberosError("getting a service ticket", g.principal, spn, g.sourceDesc(), err)
+				r.err = newError("getting a service ticket", g.principal, spn, g.sourceDesc(), err)
 			}
 		}
 		done <- r
@@ -463,14 +466,14 @@ func (g *GSSAPI) serviceTicket(ctx context.Context, spn string) (messages.Ticket
 	case r := <-done:
 		return r.tkt, r.key, r.cl, r.err
 	case <-ctx.Done():
-		return messages.Ticket{}, types.EncryptionKey{}, nil, fmt.Errorf("auth: GSSAPI: contacting the KDC for %s (service %s): %w", g.principal, spn, ctx.Err())
+		return messages.Ticket{}, types.EncryptionKey{}, nil, fmt.Errorf("kerberos: contacting the KDC for %s (service %s): %w", g.principal, spn, ctx.Err())
 	}
 }
 
 // client returns a logged-in Kerberos client. Called with sem held.
 func (g *GSSAPI) client() (*client.Client, error) {
 	if g.st.closed {
-		return nil, fmt.Errorf("auth: GSSAPI login of %s: the authenticator is closed", g.principal)
+		return nil, fmt.Errorf("kerberos: login of %s: the authenticator is closed", g.principal)
 	}
 	opts := []func(*client.Settings){client.DisablePAFXFAST(true)}
 	switch g.source {
@@ -487,7 +490,7 @@ func (g *GSSAPI) client() (*client.Client, error) {
 			if err := g.st.cl.Login(); err != nil {
 				g.st.cl.Destroy()
 				g.st.cl = nil
-				return nil, newKerberosError("login", g.principal, "", g.sourceDesc(), err)
+				return nil, newError("login", g.principal, "", g.sourceDesc(), err)
 			}
 			g.st.loggedIn = true
 		}
@@ -495,22 +498,22 @@ func (g *GSSAPI) client() (*client.Client, error) {
 		if g.st.cl == nil || !time.Now().Before(g.st.tgtEnd) {
 			cc, err := credentials.LoadCCache(g.ccache)
 			if err != nil {
-				return nil, &KerberosError{Step: "reading the ticket cache", Principal: g.principal, Source: g.sourceDesc(), Err: err}
+				return nil, &Error{Step: "reading the ticket cache", Principal: g.principal, Source: g.sourceDesc(), Err: err}
 			}
 			tgtName := types.PrincipalName{NameType: nametype.KRB_NT_SRV_INST, NameString: []string{"krbtgt", cc.DefaultPrincipal.Realm}}
 			cred, ok := cc.GetEntry(tgtName)
 			if !ok {
-				return nil, &KerberosError{Step: "reading the ticket cache", Principal: g.principal, Source: g.sourceDesc(),
+				return nil, &Error{Step: "reading the ticket cache", Principal: g.principal, Source: g.sourceDesc(),
 					Reason: "no ticket-granting ticket for " + g.realm + " in the cache (run kinit)"}
 			}
 			if !time.Now().Before(cred.EndTime) {
-				return nil, &KerberosError{Step: "reading the ticket cache", Principal: g.principal, Source: g.sourceDesc(),
+				return nil, &Error{Step: "reading the ticket cache", Principal: g.principal, Source: g.sourceDesc(),
 					Code: errorcode.KRB_AP_ERR_TKT_EXPIRED, Name: "KRB_AP_ERR_TKT_EXPIRED",
 					Reason: fmt.Sprintf("the ticket-granting ticket expired at %s (renew it with kinit)", cred.EndTime.UTC().Format(time.RFC3339))}
 			}
 			cl, err := client.NewFromCCache(cc, g.krb5, opts...)
 			if err != nil {
-				return nil, &KerberosError{Step: "reading the ticket cache", Principal: g.principal, Source: g.sourceDesc(), Err: err}
+				return nil, &Error{Step: "reading the ticket cache", Principal: g.principal, Source: g.sourceDesc(), Err: err}
 			}
 			if g.st.cl != nil {
 				g.st.cl.Destroy()
