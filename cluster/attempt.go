@@ -19,6 +19,29 @@ import (
 // were started (and may still read r).
 func (s *Session) execute(ctx context.Context, r *execRequest, out *outcome) (speculative bool, err error) {
 	r.startClock()
+	var rep execReport
+	if s.statements != nil {
+		s.startStatement(ctx, r, &rep)
+	}
+	speculative, err = s.route(ctx, r, out, &rep)
+	s.metrics.statementEnded(err)
+	if rep.obs != nil {
+		s.endStatement(&rep, out, err)
+	}
+	return speculative, err
+}
+
+// execReport is what the executions of a statement tell its observer.
+type execReport struct {
+	obs         query.ObservedStatement // nil: not observed
+	start       time.Time
+	host        *pool.Host // of the last attempt (the winner's, with speculation)
+	attempts    int
+	speculative int // speculative executions started
+}
+
+// route runs r over its query plan, alone or with speculative executions.
+func (s *Session) route(ctx context.Context, r *execRequest, out *outcome, rep *execReport) (speculative bool, err error) {
 	rt := s.currentRouting()
 	if rt.view == nil {
 		// Close replaced the routing with an empty one (no view, no
@@ -27,10 +50,11 @@ func (s *Session) execute(ctx context.Context, r *execRequest, out *outcome) (sp
 	}
 	plan := s.policy.Plan(r.routing, rt.view)
 	if r.idempotent && r.profile.Speculative != nil {
-		return true, s.executeSpeculative(ctx, r, rt, plan, out)
+		return true, s.executeSpeculative(ctx, r, rt, plan, out, rep)
 	}
-	x := execution{s: s, r: r, rt: rt, plan: plan}
+	x := execution{s: s, r: r, rt: rt, plan: plan, obs: rep.obs}
 	err = x.run(ctx, out)
+	rep.host, rep.attempts = x.last, x.count
 	if pr, ok := plan.(pool.PlanReleaser); ok {
 		pr.Release()
 	}
@@ -50,6 +74,8 @@ type execution struct {
 	shared      *atomic.Int32
 	count       int
 	speculative bool
+	obs         query.ObservedStatement // nil: the statement is not observed
+	last        *pool.Host              // the host of the latest attempt
 
 	msg     frame.Message // the request as it stands: consistency lowered, metadata id renewed
 	cons    frame.Consistency
@@ -73,6 +99,9 @@ type verdict struct {
 	// that was never sent, or that is sent again after re-preparing, is
 	// not a retry in that sense.
 	counted bool
+	// reprepared: the request is sent again after preparing it again,
+	// which is no retry at all (the metrics do not count it as one).
+	reprepared bool
 }
 
 // run makes the attempts. Every attempt starts, ends and is observed here
@@ -82,14 +111,18 @@ func (x *execution) run(ctx context.Context, out *outcome) error {
 	s, r := x.s, x.r
 	x.msg, x.cons = r.msg, r.consistency
 	var c *conn.Conn
+	var node *nodeCounters
+	first := true
 	for {
 		if c == nil {
-			if c = x.pick(); c == nil {
+			var host *pool.Host
+			if c, host = x.pick(); c == nil {
 				if len(x.errs) == 0 && s.isClosed() {
 					return ErrSessionClosed
 				}
 				return &NoHostAvailableError{Errors: x.errs}
 			}
+			x.last, node = host, s.metrics.node(host.ID)
 		}
 		remaining, ok := r.remaining()
 		if !ok {
@@ -100,7 +133,14 @@ func (x *execution) run(ctx context.Context, out *outcome) error {
 		if s.observer != nil {
 			a.Start = time.Now()
 			s.observer.AttemptStart(a)
+			if x.obs != nil {
+				x.obs.AttemptStart(a)
+			}
 		}
+		if first && x.speculative {
+			node.speculative.Add(1)
+		}
+		first = false
 		env, err := c.Do(ctx, conn.Request{Message: x.msg, CustomPayload: r.payload, Tracing: r.trace, Timeout: remaining})
 		var latency time.Duration
 		if s.observer != nil {
@@ -110,8 +150,13 @@ func (x *execution) run(ctx context.Context, out *outcome) error {
 		if err != nil {
 			v = x.decide(ctx, c, err)
 		}
+		node.attemptEnded(err, v)
 		if s.observer != nil {
-			s.observer.AttemptEnd(a, query.AttemptResult{Latency: latency, Err: v.err, Retry: v.action})
+			ar := query.AttemptResult{Latency: latency, Err: v.err, Retry: v.action}
+			s.observer.AttemptEnd(a, ar)
+			if x.obs != nil {
+				x.obs.AttemptEnd(a, ar)
+			}
 		}
 		if v.counted {
 			x.retries++
@@ -143,12 +188,13 @@ func (x *execution) nextAttempt() int {
 }
 
 // pick returns a connection to the next host of the plan that has one,
-// recording why those passed over have none; nil when the plan is done.
-func (x *execution) pick() *conn.Conn {
+// and that host, recording why those passed over have none; nil when the
+// plan is done.
+func (x *execution) pick() (*conn.Conn, *pool.Host) {
 	for {
 		host := x.plan.Next()
 		if host == nil {
-			return nil
+			return nil, nil
 		}
 		p := x.rt.pools[host.ID]
 		if p == nil {
@@ -160,7 +206,7 @@ func (x *execution) pick() *conn.Conn {
 			x.errs = append(x.errs, HostError{Addr: p.Addr(), Err: err})
 			continue
 		}
-		return c
+		return c, host
 	}
 }
 
@@ -190,7 +236,7 @@ func (x *execution) decide(ctx context.Context, c *conn.Conn, err error) verdict
 			perr := x.s.reprepare(ctx, c, e, max(remaining, 0))
 			if perr == nil {
 				x.renewMetadata(e)
-				return verdict{action: query.RetrySameHost, err: err}
+				return verdict{action: query.RetrySameHost, err: err, reprepared: true}
 			}
 			err = fmt.Errorf("%w (re-preparing failed: %v)", err, perr)
 			if v, ended := x.ended(ctx, c, err); ended {
@@ -324,8 +370,9 @@ func withConsistency(msg frame.Message, c frame.Consistency) frame.Message {
 }
 
 type specResult struct {
-	out outcome
-	err error
+	out  outcome
+	err  error
+	host *pool.Host // of the execution's last attempt
 }
 
 // executeSpeculative runs an idempotent statement with speculative
@@ -333,7 +380,7 @@ type specResult struct {
 // delay, another starts on the next node of the same plan, as many as the
 // policy allows while the plan has nodes left (one beyond them would fail
 // at once). The first answer wins and the others are cancelled.
-func (s *Session) executeSpeculative(ctx context.Context, r *execRequest, rt *routing, plan pool.QueryPlan, out *outcome) error {
+func (s *Session) executeSpeculative(ctx context.Context, r *execRequest, rt *routing, plan pool.QueryPlan, out *outcome, rep *execReport) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	shared := &sharedPlan{plan: plan}
@@ -343,11 +390,13 @@ func (s *Session) executeSpeculative(ctx context.Context, r *execRequest, rt *ro
 	results := make(chan specResult)
 	done := make(chan struct{})
 	defer close(done)
+	obs := rep.obs // rep itself stays with this goroutine (and on the caller's stack)
 	launch := func(speculative bool) {
 		go func() {
 			var res specResult
-			x := execution{s: s, r: r, rt: rt, plan: shared, shared: &attempts, speculative: speculative}
+			x := execution{s: s, r: r, rt: rt, plan: shared, shared: &attempts, speculative: speculative, obs: obs}
 			res.err = x.run(ctx, &res.out)
+			res.host = x.last
 			select {
 			case results <- res:
 			case <-done:
@@ -382,9 +431,13 @@ func (s *Session) executeSpeculative(ctx context.Context, r *execRequest, rt *ro
 		select {
 		case res := <-results:
 			running--
+			rep.attempts, rep.speculative = int(attempts.Load()), started-1
+			if res.host != nil {
+				rep.host = res.host
+			}
 			if res.err == nil {
 				*out = res.out
-				out.attempts = int(attempts.Load())
+				out.attempts = rep.attempts
 				return nil
 			}
 			lastErr = res.err

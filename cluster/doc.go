@@ -30,6 +30,19 @@
 // be executed speculatively. A statement that changes the schema waits for
 // schema agreement and refreshes the metadata before it returns.
 //
+// # Metrics and observers
+//
+// [Session.Metrics] is a snapshot of the session's counters and gauges:
+// per node, its connections, streams in flight and orphaned, traffic,
+// attempts, errors by kind, retries, ignores and speculative executions;
+// per session, statements, client timeouts, throttled statements, the
+// prepared statement cache. The Java driver 4's session and node metrics
+// are all there (the names are in the field docs). The request path only
+// adds to atomic counters; the snapshot reads them. Config.Observer is told
+// of every attempt; one that implements query.StatementObserver also of
+// every statement as a whole (the OpenTelemetry adapter, module
+// github.com/cqlwire/cqlwire/otel, makes a span of each).
+//
 // # Topology watcher
 //
 // A [Watcher] keeps one control connection to one node: the first contact

@@ -49,6 +49,8 @@ type preparedCache struct {
 	byKey map[preparedKey]*preparedEntry
 	byID  map[string]*preparedEntry
 	max   int
+	// evictions counts the entries evictLocked dropped (Metrics).
+	evictions uint64
 }
 
 func newPreparedCache(max int) *preparedCache {
@@ -129,6 +131,7 @@ func (c *preparedCache) evictLocked() {
 		if c.byID[string(e.id)] == e {
 			delete(c.byID, string(e.id))
 		}
+		c.evictions++
 		return
 	}
 }

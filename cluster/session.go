@@ -164,6 +164,11 @@ type Session struct {
 	throttle  *throttler // nil: no throttling
 	agreement time.Duration
 
+	// statements is observer when it also follows whole statements
+	// (checked once, by newSession); metrics counts for Metrics.
+	statements query.StatementObserver
+	metrics    sessionMetrics
+
 	// routing is what requests read: the current snapshot, view and pools,
 	// replaced as a whole (never modified) on every change.
 	routing atomic.Pointer[routing]
@@ -328,6 +333,7 @@ func newSession(cfg Config) (*Session, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.statements, _ = cfg.Observer.(query.StatementObserver)
 	s.closeCtx, s.cancelClose = context.WithCancel(context.Background())
 	if s.stamps == nil {
 		s.stamps = query.NewMonotonicTimestamps()
@@ -641,6 +647,7 @@ func (s *Session) dial(e *hostEntry, h HostInfo) {
 		return
 	}
 	if err != nil {
+		s.metrics.node(h.Host.ID).dialFailed(err)
 		backoff := pool.Backoff{Base: s.cfg.ReconnectBase, Max: s.cfg.ReconnectMax}.Delay(e.failed)
 		e.failed++
 		e.lastErr = err

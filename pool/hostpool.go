@@ -102,6 +102,8 @@ type HostPool struct {
 	closed  bool
 
 	notifyMu sync.Mutex // orders OnStateChange calls
+
+	counters poolCounters // see Metrics
 }
 
 // NewHostPool opens opts.Size connections to addr with cfg. The first
@@ -148,6 +150,9 @@ func NewHostPool(ctx context.Context, addr string, cfg *conn.Config, opts HostPo
 		dials.Go(func() { p.slots[i], errs[i] = conn.Dial(ctx, addr, &p.cfg) })
 	}
 	dials.Wait()
+	for _, err := range errs {
+		p.counters.dialFailed(err)
+	}
 	p.up = true
 	p.upFlag.Store(true)
 	p.lastErr = errors.Join(errs...)
@@ -356,6 +361,9 @@ func (p *HostPool) run(i int, c *conn.Conn) {
 
 		nc, err := conn.Dial(p.ctx, p.addr, &p.cfg)
 		if err != nil {
+			if p.ctx.Err() == nil { // not Close cutting the dial short
+				p.counters.dialFailed(err)
+			}
 			p.mu.Lock()
 			p.lastErr = err
 			p.mu.Unlock()
@@ -384,6 +392,9 @@ func (p *HostPool) lost(i int, err error) {
 		p.mu.Unlock()
 		return
 	}
+	if c := p.slots[i]; c != nil {
+		p.counters.retire(c)
+	}
 	p.slots[i] = nil
 	p.publish()
 	if err != nil {
@@ -406,6 +417,7 @@ func (p *HostPool) found(i int, c *conn.Conn) bool {
 	}
 	p.slots[i] = c
 	p.publish()
+	p.counters.reconnections.Add(1)
 	becameUp := !p.up
 	p.up = true
 	p.upFlag.Store(true)
