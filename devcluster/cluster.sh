@@ -179,10 +179,14 @@ initial_token() {
 	python3 -c 'import sys; i, n = int(sys.argv[1]), int(sys.argv[2]); print(-2**63 + (i - 1) * (2**64 // n))' "$1" "$2"
 }
 
-pid_alive() { # pid: true if the process exists and is not a zombie
-	local state
-	state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null) || return 1
-	[ -n "$state" ] && [ "$state" != Z ]
+# pid_alive pid: true while any thread of the process has not exited. Not only the main
+# thread: a JVM's main thread can be a zombie while its other threads still exit, and
+# until the last one has, the process keeps its sockets (a start right after a stop then
+# finds the node's ports taken). A zombie (not reaped: no init may be reaping here) is gone.
+pid_alive() {
+	[ -d "/proc/$1/task" ] || return 1
+	# One awk, no pipe: under pipefail, `grep | grep -q` fails when -q stops reading early.
+	awk '/^State:/ && $2 !~ /^[ZX]/ { alive = 1; exit } END { exit !alive }' "/proc/$1"/task/*/status 2>/dev/null
 }
 
 node_pid() { # prints the recorded pid of node $1 if that process is still our node
@@ -315,7 +319,10 @@ launch_node() { # n
 	local n=$1 dir addr port opts=() pid
 	dir=$(node_dir "$n")
 	addr=$(node_addr "$n")
+	local deadline=$(($(date +%s) + 15))
 	for port in "$CQL_PORT" "$STORAGE_PORT" "$(node_jmx_port "$n")"; do
+		# A port of the node's previous process may take a moment to be released.
+		while port_in_use "$addr" "$port" && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.5; done
 		if port_in_use "$addr" "$port"; then
 			start_failed "$n" "port $port on $addr is already taken by another process (another Cassandra? check: ss -ltnp | grep :$port)"
 		fi
