@@ -3,10 +3,8 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"strings"
-	"sync"
 
 	"github.com/cqlwire/cqlwire/conn"
 	"github.com/cqlwire/cqlwire/pool"
@@ -27,11 +25,12 @@ import (
 //     leftovers or nodes not yet joined (the Java driver's
 //     PeerRowValidator).
 //   - The control node is at the address its connection reached: the
-//     address dialled when it is an IP:port, else (a host name) the IP
-//     and port the TCP connection went to. Only with a custom
-//     conn.Config.DialContext, whose connections may lead to a proxy, is
-//     system.local's own address used, by the rule above (rpc_address and
-//     rpc_port, the wildcard replaced by broadcast_address).
+//     IP:port dialled (a contact point's host name is resolved first, see
+//     WatcherConfig.Resolver). Only when a host name is dialled as it is
+//     (a custom conn.Config.DialContext, which may lead to a proxy, and no
+//     Resolver) is system.local's own address used, by the rule above
+//     (rpc_address and rpc_port, the wildcard replaced by
+//     broadcast_address).
 //
 // Addresses read from the tables go through the AddressTranslator; an
 // address it maps to an invalid or wildcard one also skips the row.
@@ -153,9 +152,6 @@ func (w *Watcher) localAddress(c *conn.Conn, t *table, row [][]byte) (netip.Addr
 	if ap, err := netip.ParseAddrPort(c.Addr()); err == nil && usable(ap.Addr().Unmap()) {
 		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
 	}
-	if ap, ok := w.reached.get(c); ok {
-		return ap, nil
-	}
 	a, err := w.rowAddress(t, row, localColumns)
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("cluster: system.local of %s: no address for the control node: %w", c.Addr(), err)
@@ -166,67 +162,15 @@ func (w *Watcher) localAddress(c *conn.Conn, t *table, row [][]byte) (netip.Addr
 	return netip.AddrPort{}, fmt.Errorf("cluster: system.local of %s: the AddressTranslator mapped %s to an unusable address", c.Addr(), a)
 }
 
-// dialControl dials a control connection to addr. When addr is a host
-// name and the dialer the default one, it records the address the TCP
-// connection reached: the control node's address (see localAddress).
-func (w *Watcher) dialControl(ctx context.Context, addr string) (*conn.Conn, error) {
-	if _, err := netip.ParseAddrPort(addr); err == nil || w.connCfg.DialContext != nil {
-		return conn.Dial(ctx, addr, &w.connCfg)
+// dialControl dials a control connection to c.addr; an address a contact
+// point's host name resolved to is verified (TLS) and named (Kerberos) by
+// that name.
+func (w *Watcher) dialControl(ctx context.Context, c candidate) (*conn.Conn, error) {
+	cfg := &w.connCfg
+	if c.serverName != "" && cfg.ServerName == "" {
+		named := *cfg
+		named.ServerName = c.serverName
+		cfg = &named
 	}
-	var mu sync.Mutex
-	var reached netip.AddrPort
-	cfg := w.connCfg
-	d := &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true}} // as conn's default
-	cfg.DialContext = func(ctx context.Context, network, address string) (net.Conn, error) {
-		nc, err := d.DialContext(ctx, network, address)
-		if err == nil {
-			if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
-				mu.Lock()
-				reached = ta.AddrPort()
-				mu.Unlock()
-			}
-		}
-		return nc, err
-	}
-	c, err := conn.Dial(ctx, addr, &cfg)
-	if err != nil {
-		return nil, err
-	}
-	mu.Lock()
-	ap := netip.AddrPortFrom(reached.Addr().Unmap(), reached.Port())
-	mu.Unlock()
-	if usable(ap.Addr()) {
-		w.reached.set(c, ap)
-	}
-	return c, nil
-}
-
-// reachedAddrs remembers, for control connections dialled by host name,
-// the address the TCP connection reached.
-type reachedAddrs struct {
-	mu sync.Mutex
-	m  map[*conn.Conn]netip.AddrPort
-}
-
-func (r *reachedAddrs) set(c *conn.Conn, ap netip.AddrPort) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.m == nil {
-		r.m = map[*conn.Conn]netip.AddrPort{}
-	}
-	for old := range r.m {
-		select {
-		case <-old.Done():
-			delete(r.m, old)
-		default:
-		}
-	}
-	r.m[c] = ap
-}
-
-func (r *reachedAddrs) get(c *conn.Conn) (netip.AddrPort, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	ap, ok := r.m[c]
-	return ap, ok
+	return conn.Dial(ctx, c.addr, cfg)
 }

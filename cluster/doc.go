@@ -23,6 +23,12 @@
 // is safe and SELECT * sees columns added later; in v4 every result
 // carries its metadata.
 //
+// [Session.Hosts] lists every node of the cluster with its host_id, data
+// centre, rack, address, release version and [HostState];
+// [Session.Replicas] says which nodes hold a partition, in ring order
+// (primary replica first), and [Prepared.RoutingKey] builds the routing
+// key of a statement's values.
+//
 // Each statement runs under its execution profile (consistency, timeout,
 // retry and speculative policies, page size): attempts go to the hosts of
 // the policy's plan as the retry policy decides, never retrying a
@@ -46,8 +52,12 @@
 // # Topology watcher
 //
 // A [Watcher] keeps one control connection to one node: the first contact
-// point that answers, and after a failure any other known host (with
-// exponential backoff and jitter between rounds). On it the watcher reads
+// point that answers, and after a failure any other known host, then the
+// contact points again (with exponential backoff and jitter between
+// rounds). A contact point's host name is resolved each time the contact
+// points are tried (WatcherConfig.Resolver) and each address it resolves
+// to is tried: a cluster whose nodes all changed address behind one name
+// (a Kubernetes rolling restart) is found again. On it the watcher reads
 // system.local and system.peers_v2 (system.peers on servers that answer
 // Invalid for peers_v2, i.e. before 4.0) and the replication of every
 // keyspace from system_schema.keyspaces, and REGISTERs for TOPOLOGY_CHANGE,
@@ -79,10 +89,9 @@
 // broadcast address, with a warning; a peers row with a null address,
 // host_id, data_center, rack, tokens or schema_version is skipped, with a
 // warning. The control connection's own node is at the address its
-// connection reached: the address dialled when it is an IP:port, else the
-// IP and port the TCP connection went to (with a custom DialContext, which
-// may lead to a proxy, at system.local's rpc_address and rpc_port by the
-// same rule). WatcherConfig.AddressTranslator maps every address a node reports (not
+// connection reached: the IP:port dialled (only a host name handed as it is
+// to a custom DialContext, which may lead to a proxy, puts it at
+// system.local's rpc_address and rpc_port by the same rule). WatcherConfig.AddressTranslator maps every address a node reports (not
 // the addresses given as contact points) before use, for NAT.
 //
 // Layering: cluster may import query, pool, conn, auth, frame and types;

@@ -32,9 +32,16 @@ const (
 // is documented, Connect validates it once and never modifies it.
 type Config struct {
 	// ContactPoints are the first nodes to connect to: "host", "host:port",
-	// IP addresses or names (resolved when dialled). At least one is
-	// needed; the others are discovered.
+	// IP addresses or names. At least one is needed; the others are
+	// discovered. A name is resolved (with Resolver) at Connect and again
+	// whenever no known node answers, every address it resolves to being
+	// tried: a cluster whose nodes all changed address (a Kubernetes
+	// rolling restart) is found again behind its name.
 	ContactPoints []string
+	// Resolver resolves the host names of ContactPoints. Nil means
+	// net.DefaultResolver; with a DialContext and no Resolver the names
+	// are passed to DialContext as they are. See WatcherConfig.Resolver.
+	Resolver func(ctx context.Context, host string) ([]netip.Addr, error)
 	// Port is the native port of contact points given without one and of
 	// nodes found in legacy system.peers tables. Zero means 9042.
 	Port int
@@ -239,6 +246,7 @@ func Connect(ctx context.Context, cfg Config) (*Session, error) {
 	}
 	wcfg := WatcherConfig{
 		ContactPoints:     cfg.ContactPoints,
+		Resolver:          cfg.Resolver,
 		Port:              cfg.Port,
 		Conn:              &s.connCfg,
 		AddressTranslator: cfg.AddressTranslator,
@@ -739,17 +747,15 @@ func (s *Session) currentRouting() *routing {
 	return r
 }
 
-// Hosts returns what the session knows of each node it keeps a pool for,
-// with Up telling whether the pool has a live connection and Suspect
-// whether the node seems not to answer.
+// Hosts returns every node of the cluster as the session knows it,
+// sorted by address: its host_id, data centre and rack (ID, Datacenter,
+// Rack), address, release version, tokens, and State, which says whether
+// requests can go to it. Up is true for StateUp and StateSuspect (the
+// node's pool has a live connection), Suspect for StateSuspect. Nodes the
+// session keeps no pool for (another data centre, Config.HostFilter) are
+// listed with StateIgnored. It returns nothing after Close.
 func (s *Session) Hosts() []HostInfo {
-	r := s.currentRouting()
-	out := make([]HostInfo, len(r.known))
-	for i, h := range r.known {
-		h.Up = r.view.IsUp(h.Host)
-		h.Suspect = h.Up && r.view.LoadOf(h.Host).Suspect
-		out[i] = h
-	}
+	out := s.hostInfos()
 	slices.SortFunc(out, func(a, b HostInfo) int { return a.Addr.Compare(b.Addr) })
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -31,8 +32,19 @@ const (
 // WatcherConfig configures a Watcher. It is plain data; StartWatcher does not modify it.
 type WatcherConfig struct {
 	// ContactPoints are the nodes to connect to first: "host:port" or
-	// "host" (then Port is used). Host names are resolved when dialled.
+	// "host" (then Port is used). A host name is resolved (see Resolver)
+	// each time the contact points are tried: at start, and whenever no
+	// known node answers, so that a cluster whose nodes all changed
+	// address behind the same name is found again. Every address a name
+	// resolves to is a contact point of its own, tried in the order given.
 	ContactPoints []string
+	// Resolver resolves the host names of ContactPoints. Nil means
+	// net.DefaultResolver, except with a Conn.DialContext, which is then
+	// given the names to resolve itself (it may lead to a proxy). A
+	// connection to an address of a name verifies the node's TLS
+	// certificate against the name (unless Conn.ServerName or the TLS
+	// config's ServerName says otherwise).
+	Resolver func(ctx context.Context, host string) ([]netip.Addr, error)
 	// Port is the native port used for contact points without one and for
 	// legacy system.peers rows (which report no port). Zero means 9042.
 	Port int
@@ -102,12 +114,14 @@ type HostEvent struct {
 }
 
 // HostInfo is what the watcher knows of one host. Host is the pointer the
-// ring and snapshots hand out; it stays the same for the life of the
-// host_id unless the data centre or rack changes.
+// ring and snapshots hand out, with the host_id, data centre and rack (also
+// the ID, Datacenter and Rack methods); it stays the same for the life of
+// the host_id unless the data centre or rack changes.
 type HostInfo struct {
 	Host *pool.Host
 	// Addr is the address to dial (translated).
-	Addr           netip.AddrPort
+	Addr netip.AddrPort
+	// ReleaseVersion is the node's Cassandra version (release_version).
 	ReleaseVersion string
 	Tokens         []string
 	SchemaVersion  [16]byte
@@ -120,6 +134,10 @@ type HostInfo struct {
 	// timed out within the last second (see pool.HostPool.Suspect). New
 	// requests go to other replicas first.
 	Suspect bool
+	// State (Session.Hosts and Session.Replicas only) is whether requests
+	// can go to the node: see HostState. Watcher.Hosts leaves it
+	// StateUnknown.
+	State HostState
 	// Control is true for the node of the control connection (system.local).
 	Control bool
 }
@@ -142,8 +160,6 @@ type Watcher struct {
 	snap atomic.Pointer[pool.Snapshot]
 	// schema is the metadata of the last successful refresh; see schema.go.
 	schema atomic.Pointer[Schema]
-	// reached: where control connections dialled by host name went; see address.go.
-	reached reachedAddrs
 
 	refreshMu sync.Mutex // serializes refreshes
 	mu        sync.Mutex // guards the fields below
@@ -257,26 +273,68 @@ func (w *Watcher) Refresh(ctx context.Context) error {
 
 // connect tries the known hosts, then the contact points, once each, and
 // installs the first control connection that registers and refreshes.
+// The contact points' host names are resolved only once every known host
+// has failed: they are how a cluster whose nodes all moved is found again.
 func (w *Watcher) connect(ctx context.Context) error {
 	var errs []HostError
-	for _, addr := range w.candidates() {
-		if ctx.Err() != nil {
-			return fmt.Errorf("cluster: opening the control connection: %w (%w)", context.Cause(ctx), &NoHostAvailableError{Errors: errs})
+	tried := map[string]bool{}
+	try := func(c candidate) bool {
+		if tried[c.addr] {
+			return false
 		}
-		err := w.tryControl(ctx, addr)
+		tried[c.addr] = true
+		err := w.tryControl(ctx, c)
 		if err == nil {
+			return true
+		}
+		w.log.Warn("cluster: control connection failed", "addr", c.addr, "err", err)
+		errs = append(errs, HostError{Addr: c.addr, Err: err})
+		return false
+	}
+	stopped := func() error {
+		return fmt.Errorf("cluster: opening the control connection: %w (%w)", context.Cause(ctx), &NoHostAvailableError{Errors: errs})
+	}
+	for _, addr := range w.knownCandidates() {
+		if ctx.Err() != nil {
+			return stopped()
+		}
+		if try(candidate{addr: addr}) {
 			return nil
 		}
-		w.log.Warn("cluster: control connection failed", "addr", addr, "err", err)
-		errs = append(errs, HostError{Addr: addr, Err: err})
+	}
+	for _, cp := range w.cfg.ContactPoints {
+		if ctx.Err() != nil {
+			return stopped()
+		}
+		cands, err := w.resolve(ctx, cp)
+		if err != nil {
+			w.log.Warn("cluster: cannot resolve a contact point", "contact_point", cp, "err", err)
+			errs = append(errs, HostError{Addr: cp, Err: err})
+			continue
+		}
+		for _, c := range cands {
+			if ctx.Err() != nil {
+				return stopped()
+			}
+			if try(c) {
+				return nil
+			}
+		}
 	}
 	return &NoHostAvailableError{Errors: errs}
 }
 
-// candidates lists the addresses to try: up hosts, then down ones, then
-// the contact points, without duplicates; the previous control node last
-// among the known hosts.
-func (w *Watcher) candidates() []string {
+// candidate is an address to try for the control connection.
+type candidate struct {
+	addr string // host:port
+	// serverName is the contact point's host name when addr is one of its
+	// addresses: the name the node's certificate is verified against.
+	serverName string
+}
+
+// knownCandidates lists the addresses of the known hosts to try: up
+// hosts (shuffled), then down ones, the previous control node last.
+func (w *Watcher) knownCandidates() []string {
 	w.mu.Lock()
 	var up, down, prev []string
 	for _, h := range w.hosts {
@@ -294,21 +352,59 @@ func (w *Watcher) candidates() []string {
 	}
 	w.mu.Unlock()
 	rand.Shuffle(len(up), func(i, j int) { up[i], up[j] = up[j], up[i] })
-	seen := map[string]bool{}
-	var out []string
-	for _, list := range [][]string{up, down, prev, w.cfg.ContactPoints} {
-		for _, a := range list {
-			if !seen[a] {
-				seen[a] = true
-				out = append(out, a)
-			}
-		}
-	}
-	return out
+	return slices.Concat(up, down, prev)
 }
 
-func (w *Watcher) tryControl(ctx context.Context, addr string) error {
-	c, err := w.dialControl(ctx, addr)
+// resolve returns the addresses to try for contact point cp
+// ("host:port"): cp itself when the host is an IP address (or when a
+// custom dialer without a Resolver is to resolve it), else one per
+// address the host name resolves to now, in the resolver's order.
+func (w *Watcher) resolve(ctx context.Context, cp string) ([]candidate, error) {
+	host, portStr, err := net.SplitHostPort(cp)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: contact point %q is not host:port: %w", cp, err)
+	}
+	if _, err := netip.ParseAddr(host); err == nil || (w.cfg.Resolver == nil && w.connCfg.DialContext != nil) {
+		return []candidate{{addr: cp}}, nil
+	}
+	port, err := strconv.ParseUint(portStr, 10, 16)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: contact point %q: port %q is not a TCP port", cp, portStr)
+	}
+	lookup := w.cfg.Resolver
+	if lookup == nil {
+		lookup = func(ctx context.Context, host string) ([]netip.Addr, error) {
+			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		}
+	}
+	timeout := w.connCfg.DialTimeout
+	if timeout <= 0 {
+		timeout = conn.DefaultDialTimeout
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ips, err := lookup(rctx, host)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: resolving contact point %q: %w", host, err)
+	}
+	var out []candidate
+	seen := map[netip.Addr]bool{}
+	for _, ip := range ips {
+		ip = ip.Unmap()
+		if !usable(ip) || seen[ip] {
+			continue
+		}
+		seen[ip] = true
+		out = append(out, candidate{addr: netip.AddrPortFrom(ip, uint16(port)).String(), serverName: host})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("cluster: contact point %q resolved to no usable address (%v)", host, ips)
+	}
+	return out, nil
+}
+
+func (w *Watcher) tryControl(ctx context.Context, cand candidate) error {
+	c, err := w.dialControl(ctx, cand)
 	if err != nil {
 		return err
 	}
@@ -329,7 +425,7 @@ func (w *Watcher) tryControl(ctx context.Context, addr string) error {
 	if old := w.ctl.Swap(c); old != nil {
 		old.Close()
 	}
-	w.log.Info("cluster: control connection up", "addr", addr)
+	w.log.Info("cluster: control connection up", "addr", cand.addr)
 	return nil
 }
 
