@@ -215,6 +215,7 @@ func (b *Batch) run(ctx context.Context, out *outcome) error {
 			r.routing.Keyspace = s.cfg.Keyspace
 		}
 	}
+	r.routing.PrimaryFirst = r.routing.RoutingKey != nil && batchConditional(msg, r.entries)
 	if _, err := s.execute(ctx, &r, out); err != nil {
 		return err
 	}

@@ -29,6 +29,15 @@
 // (primary replica first), and [Prepared.RoutingKey] builds the routing
 // key of a statement's values.
 //
+// Conditional statements (INSERT ... IF NOT EXISTS, UPDATE and DELETE ...
+// IF, alone or in a batch) and reads at SERIAL or LOCAL_SERIAL run Paxos
+// among the partition's replicas: they go to the replicas in ring order,
+// primary first, not shuffled (pool.RoutingInfo.PrimaryFirst), so that
+// every client's rounds on a partition are proposed by one coordinator and
+// do not make each other start over. Whether a statement is conditional is
+// read from its text (a top-level IF after VALUES or WHERE, literals,
+// quoted names and comments skipped), once per prepared statement.
+//
 // Each statement runs under its execution profile (consistency, timeout,
 // retry and speculative policies, page size): attempts go to the hosts of
 // the policy's plan as the retry policy decides, never retrying a

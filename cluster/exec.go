@@ -214,6 +214,7 @@ func (s *Session) runQuery(ctx context.Context, q *Query, pagingState []byte, ou
 		r.msg = &b.exec
 		r.entry = e
 		r.routing.Keyspace = e.routingKeyspace
+		r.routing.PrimaryFirst = primaryFirst(e.conditional, cons)
 		if len(e.params.PKIndexes) > 0 {
 			if rk, err := pool.AppendPreparedRoutingKey(b.rk[:0], e.params.PKIndexes, b.vals); err == nil {
 				b.rk = rk
@@ -239,6 +240,7 @@ func (s *Session) runQuery(ctx context.Context, q *Query, pagingState []byte, ou
 			r.routing.Keyspace = s.cfg.Keyspace
 		}
 		r.routing.RoutingKey = q.routingKey
+		r.routing.PrimaryFirst = q.routingKey != nil && primaryFirst(isConditional(q.cql), cons)
 	}
 
 	speculative, err := s.execute(ctx, r, out)

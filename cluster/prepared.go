@@ -32,6 +32,8 @@ type preparedEntry struct {
 	// routingKeyspace is the keyspace of the bound columns: the keyspace
 	// whose replicas own the partition.
 	routingKeyspace string
+	// conditional: the statement is a lightweight transaction (see lwt.go).
+	conditional bool
 	// result is the result metadata the client holds (v5: with its id), kept
 	// current when the server reports a change (ALTER TABLE under SELECT *).
 	result atomic.Pointer[resultMeta]
@@ -155,6 +157,7 @@ func (c *preparedCache) len() int {
 func (e *preparedEntry) fill(p *frame.Prepared) {
 	e.id = p.ID
 	e.params = p.Params
+	e.conditional = isConditional(e.key.cql)
 	for _, c := range p.Params.Columns {
 		if c.Keyspace != "" {
 			e.routingKeyspace = c.Keyspace
