@@ -83,7 +83,7 @@ const (
 	HostRemoved                          // a host_id is gone from the tables
 	HostMoved                            // a known host_id has a new address
 	HostChanged                          // data centre or rack changed (new *pool.Host)
-	HostUp                               // the server said UP
+	HostUp                               // the server said UP (also for a host already up)
 	HostDown                             // the server said DOWN
 )
 
@@ -492,14 +492,17 @@ func (w *Watcher) refreshLogged(c *conn.Conn) {
 	}
 }
 
-// status applies a STATUS_CHANGE hint at once.
+// status applies a STATUS_CHANGE hint at once. An UP is notified even for
+// a host already taken for up: a host is taken for up when it appears (a
+// joining node, before it accepts connections), and the UP is the news that
+// it now does.
 func (w *Watcher) status(sc *frame.StatusChange) {
 	addr := w.translate(sc.Address)
 	up := sc.Change == frame.StatusUp
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, h := range w.hosts {
-		if (h.Addr == addr || h.Addr == sc.Address) && h.Up != up {
+		if (h.Addr == addr || h.Addr == sc.Address) && (h.Up != up || up) {
 			h.Up = up
 			kind := HostDown
 			if up {
