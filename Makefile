@@ -4,12 +4,12 @@ GO ?= go
 FUZZTIME ?= 20s
 BENCHCOUNT ?= 6
 
-.PHONY: help test unit lint fuzz bench bench-conn bench-gocql tools-test quickstart
+.PHONY: help test unit lint fuzz bench bench-conn bench-gocql tools-test otel-test quickstart
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
 
-test: lint unit tools-test ## lint, unit + integration tests (integration needs a node: make cassandra)
+test: lint unit tools-test otel-test ## lint, unit + integration tests (integration needs a node: make cassandra)
 
 unit: ## go test ./... in the driver module
 	$(GO) test -count=1 ./...
@@ -17,13 +17,17 @@ unit: ## go test ./... in the driver module
 tools-test: ## tests of the nested tools module (differential oracle, capture tools)
 	@if [ -f tools/go.mod ]; then cd tools && $(GO) test -count=1 ./...; fi
 
-lint: ## gofmt and go vet, both modules
+otel-test: ## tests of the nested OpenTelemetry adapter module, otel/ (spans, metrics, Prometheus scrape; against the node when one runs)
+	@if [ -f otel/go.mod ]; then cd otel && $(GO) test -count=1 ./...; fi
+
+lint: ## gofmt and go vet, every module
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	@if [ -f tools/go.mod ]; then cd tools && $(GO) vet ./...; fi
+	@if [ -f otel/go.mod ]; then cd otel && $(GO) vet ./...; fi
 
-fuzz: ## run every fuzz target of both modules for FUZZTIME each (a duration, or a count such as 50000x as CI uses)
-	@set -e; for mod in . tools; do ( cd $$mod; \
+fuzz: ## run every fuzz target of every module for FUZZTIME each (a duration, or a count such as 50000x as CI uses)
+	@set -e; for mod in . tools otel; do ( cd $$mod; \
 	  for pkg in $$($(GO) list ./...); do \
 	    for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	      echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
