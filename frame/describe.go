@@ -20,7 +20,8 @@ type Describer interface {
 // text: the readable form used by the conformance cases in testdata/frames
 // and by the capture decoder. Byte slices print as hex (null as "null"),
 // strings quoted, maps sorted by key, and values from other packages
-// (CQL types, addresses) by their String method.
+// (CQL types, addresses) by their String method. Fields tagged
+// describe:"omitempty" are left out when zero.
 func Describe(e *Envelope) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Version: %d\n", e.Version)
@@ -225,6 +226,12 @@ func describeBody(b *strings.Builder, depth int, v reflect.Value, indent string)
 		for i := range t.NumField() {
 			f := t.Field(i)
 			if !f.IsExported() {
+				continue
+			}
+			// A field tagged describe:"omitempty" is rare on the wire:
+			// showing it only when set keeps every other description
+			// as it was.
+			if f.Tag.Get("describe") == "omitempty" && v.Field(i).IsZero() {
 				continue
 			}
 			describeField(b, depth+1, f.Name, v.Field(i))

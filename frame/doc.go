@@ -12,6 +12,12 @@
 // panics. Decoded messages may alias the input buffer (rows, blobs), so the
 // caller must not reuse the buffer while it still uses the message.
 //
+// Decoders refuse only what is malformed or unsafe, and accept whatever the
+// spec allows, however odd: bytes after a response's message and header flag
+// bits the spec says to ignore are ignored, a Global_tables_spec with no
+// columns keeps its table spec in TableSpec, rows may have no columns.
+// testdata/frames/spec holds a case for each such shape.
+//
 // It may import only the standard library and package types of this module;
 // it must never import conn, pool, cluster, query or auth.
 package frame

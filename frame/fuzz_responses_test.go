@@ -102,12 +102,17 @@ func mayDifferOnReencode(m Message) bool {
 	return false
 }
 
+// fuzzLimits bound what the response fuzzers decode, so that an input cannot
+// make one execution walk millions of rows without columns.
+var fuzzLimits = &Limits{MaxFrameSize: 1 << 20}
+
 // checkResponse decodes body and, when it decodes, checks the round trip:
-// re-encoding gives the same bytes (or, for the non-canonical forms of
-// mayDifferOnReencode, bytes that decode to an equal message and encode to
-// themselves). Rows are also walked to the end.
+// re-encoding gives the same bytes, less any bytes after the message, which
+// are ignored (or, for the non-canonical forms of mayDifferOnReencode, bytes
+// that decode to an equal message and encode to themselves). Rows are also
+// walked to the end.
 func checkResponse(t *testing.T, op Opcode, v Version, body []byte) {
-	m, err := DecodeMessage(op, v, body, nil)
+	m, err := DecodeMessage(op, v, body, fuzzLimits)
 	if err != nil {
 		if _, ok := err.(*DecodeError); !ok {
 			t.Fatalf("error of type %T: %v", err, err)
@@ -125,15 +130,15 @@ func checkResponse(t *testing.T, op Opcode, v Version, body []byte) {
 	if err != nil {
 		t.Fatalf("decoded %v v%d does not re-encode: %v\n%s", op, v, err, DescribeMessage(m))
 	}
-	if !bytes.Equal(b1, body) {
+	if !bytes.HasPrefix(body, b1) {
 		if !mayDifferOnReencode(m) {
 			t.Fatalf("%v v%d re-encoded differently\n in %x\nout %x\n%s", op, v, body, b1, DescribeMessage(m))
 		}
-		if _, ok := m.(*Supported); !ok && len(b1) != len(body) {
+		if _, ok := m.(*Supported); !ok && len(b1) > len(body) {
 			t.Fatalf("%v v%d re-encoded to %d bytes from %d", op, v, len(b1), len(body))
 		}
 	}
-	m2, err := DecodeMessage(op, v, b1, nil)
+	m2, err := DecodeMessage(op, v, b1, fuzzLimits)
 	if err != nil {
 		t.Fatalf("re-encoded %v v%d does not decode: %v\n%x", op, v, err, b1)
 	}

@@ -151,16 +151,19 @@ func DecodeEnvelope(b []byte, opts *DecodeOptions) (*Envelope, int, error) {
 // DecodeBody decodes the body of an envelope whose header has been parsed.
 // Offsets in its errors count from the start of the body (after
 // decompression, when the body was compressed).
+//
+// As the spec says, header flag bits it does not define are ignored, and so
+// is the compression flag of a v5 envelope; bytes after the message of a
+// response are ignored too. Such envelopes re-encode without them. A
+// request must fill its body exactly.
 func DecodeBody(h Header, body []byte, opts *DecodeOptions) (*Envelope, error) {
 	if opts == nil {
 		opts = &DecodeOptions{}
 	}
 	name := h.Opcode.String()
-	if h.Flags&FlagCompression != 0 {
-		if h.Version >= V5 {
-			return nil, &DecodeError{Message: name, Field: "flags", Offset: 1,
-				Err: errors.New("compression flag set on a v5 envelope")}
-		}
+	// v5 compresses segments, not envelopes: "In protocol v5 this flag is
+	// deprecated and ignored" (v5 spec section 2.4.1.2).
+	if h.Flags&FlagCompression != 0 && h.Version < V5 {
 		if opts.Compressor == nil {
 			return nil, &DecodeError{Message: name, Field: "flags", Offset: 1,
 				Err: errors.New("compressed body but no compression was negotiated")}
@@ -211,7 +214,8 @@ func DecodeBody(h Header, body []byte, opts *DecodeOptions) (*Envelope, error) {
 	return e, nil
 }
 
-// DecodeMessage decodes a message body without envelope prefixes.
+// DecodeMessage decodes a message body without envelope prefixes; as in
+// DecodeBody, bytes after a response's message are ignored.
 func DecodeMessage(op Opcode, v Version, body []byte, lim *Limits) (Message, error) {
 	return decodeMessage(op, v, newReader(body, op.String(), lim))
 }
@@ -219,13 +223,22 @@ func DecodeMessage(op Opcode, v Version, body []byte, lim *Limits) (Message, err
 func decodeMessage(op Opcode, v Version, r *reader) (Message, error) {
 	r.version = v
 	msg, known := decodeRequest(op, v, r)
-	if !known {
+	if known {
+		// A request must fill its body: the spec's allowance for extra
+		// bytes is made to clients, and a server that is strict here
+		// catches a client's encoding bugs.
+		r.end()
+	} else {
+		// Whatever follows a response's message is ignored: "clients
+		// should support extra informations (that they should simply
+		// discard) ... at the end of the frame body" (v4 section 4.2,
+		// v5 section 4.2, and the notes of v4 section 1 and v5 2.4),
+		// which leaves room for servers to add fields.
 		msg, known = decodeResponse(op, v, r)
 	}
 	if !known {
 		return nil, &DecodeError{Message: op.String(), Field: "opcode", Offset: 4, Err: errors.New("unknown opcode")}
 	}
-	r.end()
 	if r.err != nil {
 		return nil, r.err
 	}

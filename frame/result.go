@@ -232,6 +232,24 @@ type RowsMetadata struct {
 	// Columns are nil with MetaNoMetadata. With MetaGlobalTablesSpec every
 	// column has the same Keyspace and Table.
 	Columns []ColumnSpec
+	// TableSpec is the <global_table_spec> of metadata that has
+	// MetaGlobalTablesSpec but no columns to carry it (see TableSpec).
+	TableSpec TableSpec `describe:"omitempty"`
+}
+
+// TableSpec is a <global_table_spec>: the keyspace and table of all columns.
+//
+// With columns, their Keyspace and Table hold it and the TableSpec field of
+// the metadata stays empty. The spec sends it whenever the
+// Global_tables_spec flag is set, whatever the column count, and some
+// servers set the flag on results without columns: decoding then keeps it
+// in the TableSpec field, so that the metadata re-encodes to the same bytes.
+// Encoding the flag with no columns writes the field (two empty strings
+// when it is zero); with columns, the field must be zero or name their
+// table.
+type TableSpec struct {
+	Keyspace string
+	Table    string
 }
 
 // HasMorePages reports whether more pages follow (the MetaHasMorePages flag).
@@ -283,7 +301,7 @@ func (m *RowsMetadata) decode(r *reader, v Version, prefix string) {
 	if m.Flags&MetaNoMetadata != 0 || r.err != nil {
 		return
 	}
-	m.Columns = readColumnSpecs(r, m.ColumnCount, countOff, m.Flags&MetaGlobalTablesSpec != 0, prefix)
+	m.Columns, m.TableSpec = readColumnSpecs(r, m.ColumnCount, countOff, m.Flags&MetaGlobalTablesSpec != 0, prefix)
 }
 
 func (m *RowsMetadata) append(w *writer, v Version, prefix string) {
@@ -308,6 +326,10 @@ func (m *RowsMetadata) append(w *writer, v Version, prefix string) {
 			w.fail(prefix+"columns", errors.New("column specs given with the No_metadata flag"))
 			return
 		}
+		if m.TableSpec != (TableSpec{}) {
+			w.fail(prefix+"global_table_spec", errors.New("a table spec given with the No_metadata flag"))
+			return
+		}
 	} else {
 		if count == 0 {
 			count = len(m.Columns)
@@ -326,7 +348,7 @@ func (m *RowsMetadata) append(w *writer, v Version, prefix string) {
 		w.shortBytes(prefix+"new_metadata_id", m.NewMetadataID)
 	}
 	if flags&MetaNoMetadata == 0 {
-		appendColumnSpecs(w, v, m.Columns, flags&MetaGlobalTablesSpec != 0, prefix)
+		appendColumnSpecs(w, v, m.Columns, flags&MetaGlobalTablesSpec != 0, m.TableSpec, prefix)
 	}
 }
 
@@ -342,6 +364,9 @@ type PreparedMetadata struct {
 	PKIndexes []uint16
 	// Columns describe the bind markers, in order.
 	Columns []ColumnSpec
+	// TableSpec is the <global_table_spec> of a statement without bind
+	// markers whose metadata has MetaGlobalTablesSpec (see TableSpec).
+	TableSpec TableSpec `describe:"omitempty"`
 }
 
 // decode reads <flags><columns_count><pk_count>[<pk_index_1>...<pk_index_n>]
@@ -376,7 +401,7 @@ func (m *PreparedMetadata) decode(r *reader) {
 	for i := range m.PKIndexes {
 		m.PKIndexes[i] = r.short("pk_index")
 	}
-	m.Columns = readColumnSpecs(r, int(n), countOff, m.Flags&MetaGlobalTablesSpec != 0, "")
+	m.Columns, m.TableSpec = readColumnSpecs(r, int(n), countOff, m.Flags&MetaGlobalTablesSpec != 0, "")
 }
 
 func (m *PreparedMetadata) append(w *writer, v Version) {
@@ -386,7 +411,7 @@ func (m *PreparedMetadata) append(w *writer, v Version) {
 	for _, i := range m.PKIndexes {
 		w.short(i)
 	}
-	appendColumnSpecs(w, v, m.Columns, m.Flags&MetaGlobalTablesSpec != 0, "")
+	appendColumnSpecs(w, v, m.Columns, m.Flags&MetaGlobalTablesSpec != 0, m.TableSpec, "")
 }
 
 // span locates a [string]'s bytes in the body being decoded.
@@ -406,13 +431,14 @@ func readSpan(r *reader, field string) span {
 
 // readColumnSpecs reads [<global_table_spec>]<col_spec_1>...<col_spec_n>.
 // countOff is the offset of the column count, where a count too large for
-// the bytes left is reported.
+// the bytes left is reported. The table spec is returned only when there are
+// no columns to hold it.
 //
 // All the names of all columns are cut from one string holding the metadata
 // bytes, so the names cost one allocation in all rather than one each.
-func readColumnSpecs(r *reader, n int, countOff int, global bool, prefix string) []ColumnSpec {
+func readColumnSpecs(r *reader, n int, countOff int, global bool, prefix string) ([]ColumnSpec, TableSpec) {
 	if r.err != nil {
-		return nil
+		return nil, TableSpec{}
 	}
 	// A column spec is at least a name and an option id (4 bytes), and two
 	// more [string]s without the global table spec.
@@ -424,13 +450,17 @@ func readColumnSpecs(r *reader, n int, countOff int, global bool, prefix string)
 		at := r.off
 		r.off = countOff
 		r.fail(prefix+"columns_count", fmt.Errorf("%w: %d columns need at least %d bytes, %d remain", ErrTruncated, n, n*minSize, len(r.buf)-at))
-		return nil
+		return nil, TableSpec{}
 	}
 	if global && n == 0 {
-		// Servers set the flag only when there are columns sharing a table;
-		// with none, its table spec would have nowhere to live.
-		r.fail(prefix+"global_table_spec", errors.New("global table spec with no columns"))
-		return nil
+		// The spec sends the table spec whenever the flag is set, whatever
+		// the count (some servers answer an unknown SELECT so).
+		ts := TableSpec{Keyspace: r.string(prefix + "global_table_spec.keyspace")}
+		ts.Table = r.string(prefix + "global_table_spec.table")
+		if r.err != nil {
+			return nil, TableSpec{}
+		}
+		return []ColumnSpec{}, ts
 	}
 	start := r.off
 	var gks, gtable span
@@ -456,12 +486,12 @@ func readColumnSpecs(r *reader, n int, countOff int, global bool, prefix string)
 		cols[i].Type = readType(r, "type")
 		if r.err != nil {
 			prefixField(r.err, prefix+"col_spec", i)
-			return nil
+			return nil, TableSpec{}
 		}
 		spans = append(spans, s)
 	}
 	if r.err != nil {
-		return nil
+		return nil, TableSpec{}
 	}
 	names := string(r.buf[start:r.off])
 	cut := func(s span) string { return names[s.off-start : s.off-start+s.n] }
@@ -470,7 +500,7 @@ func readColumnSpecs(r *reader, n int, countOff int, global bool, prefix string)
 		cols[i].Table = cut(spans[i].table)
 		cols[i].Name = cut(spans[i].name)
 	}
-	return cols
+	return cols, TableSpec{}
 }
 
 // readType reads an [option] with package types.
@@ -530,11 +560,21 @@ func hasNativeDuration(t *types.Type) bool {
 }
 
 // appendColumnSpecs writes column specs; for v4 a duration type is written
-// as its custom class, as the server does (id 0x0015 is v5 only).
-func appendColumnSpecs(w *writer, v Version, cols []ColumnSpec, global bool, prefix string) {
-	if global {
-		if len(cols) == 0 {
-			w.fail(prefix+"global_table_spec", errors.New("global table spec with no columns"))
+// as its custom class, as the server does (id 0x0015 is v5 only). table is
+// the global table spec written when there are no columns to give it.
+func appendColumnSpecs(w *writer, v Version, cols []ColumnSpec, global bool, table TableSpec, prefix string) {
+	switch {
+	case !global && table != (TableSpec{}):
+		w.fail(prefix+"global_table_spec", errors.New("a table spec given without the Global_tables_spec flag"))
+		return
+	case global && len(cols) == 0:
+		w.string(prefix+"global_table_spec.keyspace", table.Keyspace)
+		w.string(prefix+"global_table_spec.table", table.Table)
+		return
+	case global:
+		if table != (TableSpec{}) && table != (TableSpec{cols[0].Keyspace, cols[0].Table}) {
+			w.fail(prefix+"global_table_spec", fmt.Errorf("table spec %s.%s differs from the columns' %s.%s",
+				table.Keyspace, table.Table, cols[0].Keyspace, cols[0].Table))
 			return
 		}
 		w.string(prefix+"global_table_spec.keyspace", cols[0].Keyspace)

@@ -2,7 +2,6 @@ package frame
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"iter"
 	"math"
@@ -52,8 +51,11 @@ func (m *Rows) AppendBody(dst []byte, v Version) ([]byte, error) {
 		switch {
 		case m.RowCount < 0 || m.RowCount > math.MaxInt32:
 			w.fail("rows_count", fmt.Errorf("%d rows out of range", m.RowCount))
-		case m.RowCount > 0 && cols == 0:
-			w.fail("rows_count", errors.New("rows without columns"))
+		case cols == 0:
+			// Rows of no columns have no cells (the spec allows them).
+			if len(m.Content) != 0 {
+				w.fail("rows_content", fmt.Errorf("%d bytes of Content for rows without columns", len(m.Content)))
+			}
 		default:
 			used, bad, ok := skipCells(m.Content, m.RowCount*cols)
 			switch {
@@ -131,9 +133,14 @@ func decodeRows(r *reader, v Version) *Rows {
 		r.off = countOff
 		r.fail("rows_count", fmt.Errorf("negative count %d", n))
 		return nil
-	case n > 0 && cols == 0:
+	case cols == 0 && int(n) > r.max/4:
+		// Rows of no columns are allowed (<rows_content> is then
+		// rows_count times zero [bytes]) but cost nothing on the wire: no
+		// more are accepted than a body of the size limit could hold with
+		// one column, so a few bytes cannot make a caller walk 2^31 rows.
 		r.off = countOff
-		r.fail("rows_count", fmt.Errorf("%d rows without columns", n))
+		r.fail("rows_count", fmt.Errorf("%w: %d rows without columns, more than %d (a body of the %d-byte limit holds at most that many rows of one column)",
+			ErrTooLarge, n, r.max/4, r.max))
 		return nil
 	}
 	// Each cell takes at least its 4-byte length: check the count before
@@ -260,6 +267,14 @@ type rowsDescription struct {
 	Rows     [][][]byte
 }
 
+// noColumnsDescription is shown for rows without columns: there are no
+// cells to show, and listing rows_count empty rows (up to 2^31 of them,
+// from a few bytes of input) would not be safe.
+type noColumnsDescription struct {
+	Metadata RowsMetadata
+	RowCount int
+}
+
 // invalidRowsDescription is shown for rows whose content does not match.
 type invalidRowsDescription struct {
 	Metadata RowsMetadata
@@ -271,6 +286,13 @@ type invalidRowsDescription struct {
 // Describe shows the metadata and, for each row, each cell in hex ("null"
 // for a null cell).
 func (m *Rows) Describe() any {
+	if m.RowCount > 0 && m.Metadata.columnCount() == 0 {
+		if len(m.Content) != 0 {
+			return invalidRowsDescription{Metadata: m.Metadata, RowCount: m.RowCount, Content: m.Content,
+				Error: "frame: rows content for rows without columns"}
+		}
+		return noColumnsDescription{Metadata: m.Metadata, RowCount: m.RowCount}
+	}
 	d := rowsDescription{Metadata: m.Metadata, RowCount: m.RowCount, Rows: [][][]byte{}}
 	it := m.Iter()
 	for {

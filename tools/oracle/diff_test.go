@@ -490,6 +490,9 @@ func projectMeta(m frame.RowsMetadata) frame.RowsMetadata {
 		f |= frame.MetaGlobalTablesSpec
 	}
 	m.Flags = f
+	// The table spec of a zero-column global spec: the oracle reads it and
+	// keeps it nowhere.
+	m.TableSpec = frame.TableSpec{}
 	return m
 }
 
@@ -542,6 +545,7 @@ func projectMsg(m frame.Message) frame.Message {
 		if sameTable(m.Params.Columns) {
 			c.Params.Flags = frame.MetaGlobalTablesSpec
 		}
+		c.Params.TableSpec = frame.TableSpec{} // as in projectMeta
 		c.Result = projectMeta(m.Result)
 		return &c
 	case *frame.Error:

@@ -97,6 +97,12 @@ const (
 	// loses one; the server reads a list (CBUtil.readNameAndValueList), as
 	// cqlwire does.
 	skipDuplicateNames skip = "mutation: repeated value name"
+	// Oracle wrong: for the bind markers of a Prepared result it reads the
+	// <global_table_spec> only when there are markers, though the spec
+	// sends it whenever the flag is set (as it does for Rows), and gocql,
+	// the Java and Rust drivers and cqlwire read it so. Cassandra sets the
+	// flag only with markers.
+	skipPreparedGlobalNoMarkers skip = "mutation: Prepared global table spec without bind markers"
 )
 
 func mutationSkip(e *frame.Envelope) skip {
@@ -123,6 +129,9 @@ func mutationSkip(e *frame.Envelope) skip {
 	case *frame.Rows:
 		return metaSkip(m.Metadata.Flags)
 	case *frame.Prepared:
+		if m.Params.Flags&frame.MetaGlobalTablesSpec != 0 && len(m.Params.Columns) == 0 {
+			return skipPreparedGlobalNoMarkers
+		}
 		return metaSkip(m.Result.Flags)
 	case *frame.Query:
 		return dup(&m.Params)
