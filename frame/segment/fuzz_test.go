@@ -86,7 +86,9 @@ func FuzzDecodeSegment(f *testing.F) {
 // FuzzReassemble reads data as a sequence of payloads, each introduced by a
 // byte (bit 7: self-contained; bits 0-6: length), and checks that the
 // Reassembler never panics, stays within its limit, and emits exactly the
-// bytes it was given, in order, as envelopes with consistent headers.
+// bytes it was given, in order, as envelopes with consistent headers (the
+// envelopes of self-contained payloads in their order, and those
+// reassembled from parts in theirs: the former may overtake the latter).
 func FuzzReassemble(f *testing.F) {
 	f.Add([]byte{0x80 | 10, 5, 0, 0, 1, 7, 0, 0, 0, 1, 0xAA})
 	f.Add([]byte{4, 5, 0, 0, 1, 5, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6, 7, 8})
@@ -102,7 +104,7 @@ func FuzzReassemble(f *testing.F) {
 	const limit = 1 << 12
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := Reassembler{MaxBodySize: limit}
-		var in, out []byte
+		var in, out, inSelf, outSelf []byte
 		for len(data) > 0 {
 			sc, n := data[0]&0x80 != 0, int(data[0]&0x7F)
 			data = data[1:]
@@ -116,7 +118,11 @@ func FuzzReassemble(f *testing.F) {
 				if len(e)-envelopeHeaderSize > limit {
 					t.Fatalf("emitted a body of %d bytes, limit %d", len(e)-envelopeHeaderSize, limit)
 				}
-				out = append(out, e...)
+				if sc {
+					outSelf = append(outSelf, e...)
+				} else {
+					out = append(out, e...)
+				}
 				return nil
 			})
 			if cap(r.buf) > limit+envelopeHeaderSize {
@@ -128,11 +134,18 @@ func FuzzReassemble(f *testing.F) {
 				}
 				return
 			}
-			in = append(in, p...)
+			if sc {
+				inSelf = append(inSelf, p...)
+			} else {
+				in = append(in, p...)
+			}
 		}
 		// Nothing lost, duplicated or reordered.
 		if !bytes.Equal(append(out, r.buf...), in) || r.Pending() != len(r.buf) {
 			t.Fatalf("emitted %d bytes + %d pending, fed %d", len(out), r.Pending(), len(in))
+		}
+		if !bytes.Equal(outSelf, inSelf) {
+			t.Fatalf("emitted %d bytes of self-contained envelopes, fed %d", len(outSelf), len(inSelf))
 		}
 	})
 }

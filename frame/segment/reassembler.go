@@ -57,6 +57,9 @@ func (r *Reassembler) maxBody() uint64 {
 // envelope it completes, header included, in order. An error from emit stops
 // Add and is returned as is.
 //
+// A self-contained payload may arrive while an envelope is being
+// reassembled: its envelopes are emitted at once, before that one.
+//
 // Envelopes of a self-contained payload alias payload. An envelope
 // reassembled from several payloads lives in a buffer that is reused by the
 // next call to Add, unless Retain is set; emit must copy what it keeps.
@@ -65,10 +68,9 @@ func (r *Reassembler) maxBody() uint64 {
 // be closed (or Reset called).
 func (r *Reassembler) Add(payload []byte, selfContained bool, emit func(envelope []byte) error) error {
 	if selfContained {
-		if len(r.buf) > 0 {
-			return &Error{Field: "self-contained flag", Offset: 0, Err: ErrCorrupt,
-				Detail: fmt.Sprintf("self-contained segment while an envelope is incomplete (%d of %d bytes)", len(r.buf), r.want)}
-		}
+		// It may come between the parts of a large envelope, which stays
+		// pending: the spec asks only that the parts come in order, and
+		// Cassandra and the Java driver read such frames the same way.
 		return r.split(payload, emit)
 	}
 	if len(payload) == 0 {
