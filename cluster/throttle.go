@@ -38,6 +38,9 @@ type throttler struct {
 	maxQueued int64
 	queued    atomic.Int64
 	refused   atomic.Uint64
+	// full is the error of a statement refused at once: made once, so
+	// that refusing a burst costs no formatting or allocation.
+	full error
 }
 
 func newThrottler(t Throttle) (*throttler, error) {
@@ -53,7 +56,8 @@ func newThrottler(t Throttle) (*throttler, error) {
 	if q == 0 {
 		q = t.MaxInFlight
 	}
-	return &throttler{slots: make(chan struct{}, t.MaxInFlight), maxQueued: int64(q)}, nil
+	return &throttler{slots: make(chan struct{}, t.MaxInFlight), maxQueued: int64(q),
+		full: fmt.Errorf("%w: %d statements running and %d waiting (Config.Throttle)", ErrThrottled, t.MaxInFlight, q)}, nil
 }
 
 // acquire takes a slot, waiting until ctx ends or deadline (zero: none)
@@ -67,7 +71,7 @@ func (t *throttler) acquire(ctx context.Context, deadline time.Time) error {
 	if t.queued.Add(1) > t.maxQueued {
 		t.queued.Add(-1)
 		t.refused.Add(1)
-		return fmt.Errorf("%w: %d statements running and %d waiting (Config.Throttle)", ErrThrottled, cap(t.slots), t.maxQueued)
+		return t.full
 	}
 	defer t.queued.Add(-1)
 	var expired <-chan time.Time
