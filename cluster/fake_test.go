@@ -327,14 +327,17 @@ func TestFakeStatusEvents(t *testing.T) {
 	srv, _ := startFake(t, f, WatcherConfig{OnHostEvent: log.add, RefreshInterval: -1,
 		AddressTranslator: func(a netip.AddrPort) netip.AddrPort { return netip.AddrPortFrom(a.Addr(), 1) }})
 	log.take()
+	// A change of a kind the driver does not know is ignored, not taken for DOWN.
+	srv.Broadcast(&frame.StatusChange{Change: "SUSPENDED", Address: netip.MustParseAddrPort("127.0.0.2:9042")})
 	srv.Broadcast(&frame.StatusChange{Change: frame.StatusDown, Address: netip.MustParseAddrPort("127.0.0.2:9042")})
 	waitFor(t, "a down event", func() bool {
 		log.mu.Lock()
 		defer log.mu.Unlock()
 		return len(log.evs) > 0
 	})
-	if evs := log.take(); evs[0].Kind != HostDown || evs[0].Host.Host.ID != id(peerID) {
-		t.Errorf("events %+v", evs)
+	time.Sleep(50 * time.Millisecond)
+	if evs := log.take(); len(evs) != 1 || evs[0].Kind != HostDown || evs[0].Host.Host.ID != id(peerID) {
+		t.Errorf("events %+v, want one DOWN", evs)
 	}
 }
 

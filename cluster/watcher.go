@@ -497,8 +497,17 @@ func (w *Watcher) refreshLogged(c *conn.Conn) {
 // joining node, before it accepts connections), and the UP is the news that
 // it now does.
 func (w *Watcher) status(sc *frame.StatusChange) {
+	var up bool
+	switch sc.Change {
+	case frame.StatusUp:
+		up = true
+	case frame.StatusDown:
+	default:
+		// A change this driver does not know says nothing it can act on.
+		w.log.Debug("ignoring a STATUS_CHANGE of an unknown kind", "change", string(sc.Change), "addr", sc.Address)
+		return
+	}
 	addr := w.translate(sc.Address)
-	up := sc.Change == frame.StatusUp
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, h := range w.hosts {
