@@ -329,6 +329,10 @@ func TestFakeStatusEvents(t *testing.T) {
 	log.take()
 	// A change of a kind the driver does not know is ignored, not taken for DOWN.
 	srv.Broadcast(&frame.StatusChange{Change: "SUSPENDED", Address: netip.MustParseAddrPort("127.0.0.2:9042")})
+	time.Sleep(100 * time.Millisecond)
+	if evs := log.take(); len(evs) != 0 {
+		t.Errorf("an unknown status change gave events %+v", evs)
+	}
 	srv.Broadcast(&frame.StatusChange{Change: frame.StatusDown, Address: netip.MustParseAddrPort("127.0.0.2:9042")})
 	waitFor(t, "a down event", func() bool {
 		log.mu.Lock()
