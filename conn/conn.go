@@ -499,8 +499,14 @@ func (c *Conn) dispatch(h frame.Header, body []byte) error {
 		return fmt.Errorf("%w: %w: %s on stream %d with version byte %d (response %t), want a v%d response",
 			ErrConnectionLost, ErrProtocol, h.Opcode, h.Stream, h.Version, h.Response, c.version)
 	}
-	if h.Stream == -1 {
-		c.event(h, body)
+	if h.Stream < 0 {
+		// Negative ids are the server's own (spec 2.3): -1 carries events;
+		// the others have no meaning yet, so they are dropped, not fatal.
+		if h.Stream == -1 {
+			c.event(h, body)
+		} else {
+			c.s.log.Warn("dropping a server-initiated message on a reserved stream", "stream", h.Stream, "opcode", h.Opcode.String())
+		}
 		return nil
 	}
 	c.takeMu.Lock()

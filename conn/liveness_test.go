@@ -299,3 +299,27 @@ func TestStuckWriterClosesConnection(t *testing.T) {
 		t.Errorf("Err() = %v, want it to name WriteTimeout", c.Err())
 	}
 }
+
+// TestReservedNegativeStreamIsDropped: a message on a negative stream
+// other than -1 (reserved for the server by the spec) is dropped, and the
+// connection keeps working. A fake server: a real node never sends one.
+func TestReservedNegativeStreamIsDropped(t *testing.T) {
+	var once atomic.Bool
+	srv := startServer(t, testserver.Options{Echo: true, Handler: func(req *testserver.Request) testserver.Reply {
+		if req.Header.Opcode == frame.OpQuery && once.CompareAndSwap(false, true) {
+			return testserver.Reply{Message: &frame.Void{}, Fault: testserver.FaultWrongStream, Stream: -2}
+		}
+		return req.Default()
+	}})
+	c := dialT(t, srv.Addr(), fakeConfig(frame.V4))
+	_, err := c.Do(context.Background(), Request{Message: &frame.Query{Query: "SELECT 1"}, Timeout: 200 * time.Millisecond})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the request answered on stream -2: %v, want its timeout", err)
+	}
+	if err := c.Err(); err != nil {
+		t.Fatalf("the connection ended: %v", err)
+	}
+	if _, err := c.Do(context.Background(), echoRequest(5)); err != nil {
+		t.Fatal(err)
+	}
+}
