@@ -274,12 +274,10 @@ func (c *Conn) authenticate(ctx context.Context, class string) error {
 			}
 			return nil
 		case *frame.Error:
-			// Name the login too (auth's String methods carry no secrets):
-			// the server's message may name only its own principal.
-			if who, ok := c.s.authenticator.(fmt.Stringer); ok {
-				return fmt.Errorf("%s, login %s: %w", class, who, m)
-			}
-			return fmt.Errorf("%s: %w", class, m)
+			// Name the login too (auth.Describe never prints a secret, nor
+			// calls a user authenticator's own String): the server's
+			// message may name only its own principal.
+			return fmt.Errorf("%s, login %s: %w", class, auth.Describe(c.s.authenticator), m)
 		default:
 			return fmt.Errorf("%s: %w: AUTH_RESPONSE answered by %s", class, ErrProtocol, env.Message.Opcode())
 		}
