@@ -18,8 +18,22 @@ usage: devcluster/cluster.sh COMMAND [ARGS]
   stop                stop the nodes started here (recorded pids): SIGTERM, then SIGKILL
   stop-node N         stop only node N of the running nodes (its recorded pid: SIGTERM, wait,
                       SIGKILL after CQLWIRE_STOP_TIMEOUT); its data is kept
-  start-node N        start node N again with its existing data (same set-up as the last
-                      start) and wait until it accepts a CQL login
+  start --layout L [--mtls]
+                      start one node per entry of L, in order, with GossipingPropertyFileSnitch
+                      data centres and racks: L is a comma list of DC:RACK (one node) or
+                      DC:COUNT (COUNT nodes on racks rack1..rackCOUNT), e.g. dc1:2,dc2:1 or
+                      dc1:rack1,dc1:rack2,dc2:rack1; seeds: the first node of each DC;
+                      system_auth NTS with min(nodes of the DC, 3) per DC
+  start-node N [--address 127.0.0.M]
+                      start node N again with its existing data (same set-up as the last
+                      start) and wait until it accepts a CQL login; --address: on a new
+                      loopback address (same data, same host_id: the node moves)
+  add-node [--dc DC] [--rack RACK]
+                      bootstrap a new node N+1 into the running ring (auto_bootstrap, one
+                      token in the middle of the widest gap); wait until it is UN and serves CQL
+  decommission-node N nodetool decommission on node N, then stop it (it has left the ring)
+  removenode N        stop node N (if running), then nodetool removenode <its host_id> from
+                      another node
   kill-node N         SIGKILL node N's recorded pid (a crash: no drain, no flush) and wait
                       until it is gone; its data is kept (start-node N brings it back)
   freeze-node N       SIGSTOP node N's recorded pid: the process and its sockets stay, but it
@@ -41,6 +55,8 @@ environment:
   CQLWIRE_START_TIMEOUT     seconds to wait for each node (default 240)
   CQLWIRE_STOP_TIMEOUT      seconds between SIGTERM and SIGKILL (default 60)
   CQLWIRE_JAVA_HOME         a JDK 17 to use instead of searching JAVA_HOME and /usr/lib/jvm
+  CQLWIRE_ADDRESS_OFFSET    node N listens on 127.0.0.(N+offset), JMX 7099+(N+offset)*100
+                            (default 0; with another CQLWIRE_RUN_DIR, a second set of nodes)
 EOF
 }
 
@@ -75,9 +91,103 @@ secs_since() { # ms-timestamp -> "12.3"
 	printf '%d.%d' $((d / 1000)) $((d % 1000 / 100))
 }
 
+ADDRESS_OFFSET=${CQLWIRE_ADDRESS_OFFSET:-0}
+[[ $ADDRESS_OFFSET =~ ^[0-9]+$ ]] && [ "$ADDRESS_OFFSET" -le 200 ] ||
+	die "CQLWIRE_ADDRESS_OFFSET must be 0..200, not '$ADDRESS_OFFSET'"
+
 node_dir() { echo "$RUN_DIR/node$1"; }
-node_addr() { echo "127.0.0.$1"; }
-node_jmx_port() { echo $((7099 + $1 * 100)); } # 7199, 7299, ...
+node_default_addr() { echo "127.0.0.$(($1 + ADDRESS_OFFSET))"; }
+# node_addr n: the address node n was moved to (start-node --address), else its default.
+node_addr() {
+	local f
+	f="$(node_dir "$1")/address"
+	if [ -f "$f" ]; then cat "$f"; else node_default_addr "$1"; fi
+}
+node_jmx_port() { echo $((7099 + ($1 + ADDRESS_OFFSET) * 100)); } # 7199, 7299, ...
+# node_tls_name n: the base name of node n's certificate files (one per address).
+node_tls_name() {
+	if [ -f "$(node_dir "$1")/address" ]; then echo "node$1-$(node_addr "$1")"; else echo "node$1"; fi
+}
+node_left() { [ -f "$(node_dir "$1")/left" ]; } # decommissioned or removed
+
+# topo_get KEY: the value of KEY= in the recorded set-up (empty if none).
+topo_get() {
+	if [ -f "$RUN_DIR/topology" ]; then sed -n "s/^$1=//p" "$RUN_DIR/topology"; fi
+}
+
+# node_location n: "DC:RACK" of node n (the recorded layout, else datacenter1:rack1).
+node_location() {
+	local layout
+	layout=$(topo_get layout)
+	if [ -n "$layout" ]; then
+		echo "$layout" | cut -d, -f"$1"
+	else
+		echo "$DC:$RACK"
+	fi
+}
+
+# parse_layout SPEC: prints the layout as one DC:RACK per node, comma-separated.
+parse_layout() {
+	local spec=$1 entry dc what i out=() entries=()
+	IFS=, read -ra entries <<<"$spec"
+	[ ${#entries[@]} -gt 0 ] || die "empty --layout"
+	for entry in "${entries[@]}"; do
+		[[ $entry =~ ^([A-Za-z0-9_.-]+):([A-Za-z0-9_.-]+)$ ]] ||
+			die "layout entry '$entry' is not DC:RACK or DC:COUNT (e.g. dc1:2,dc2:1 or dc1:rack1,dc2:rack1)"
+		dc=${BASH_REMATCH[1]}
+		what=${BASH_REMATCH[2]}
+		if [[ $what =~ ^[0-9]+$ ]]; then
+			[ "$what" -ge 1 ] || die "layout entry '$entry': the node count must be at least 1"
+			for i in $(seq 1 "$what"); do out+=("$dc:rack$i"); done
+		else
+			out+=("$dc:$what")
+		fi
+	done
+	[ ${#out[@]} -le "$MAX_NODES" ] || die "layout '$spec' has ${#out[@]} nodes; at most $MAX_NODES"
+	(
+		IFS=,
+		echo "${out[*]}"
+	)
+}
+
+active_nodes() { # node numbers 1..nodes of the recorded set-up that have not left the ring
+	local n count
+	count=$(topo_get nodes)
+	[[ $count =~ ^[1-9]$ ]] || return 0
+	for n in $(seq 1 "$count"); do node_left "$n" || echo "$n"; done
+}
+
+# seeds_of count: node 1 (no layout), else the first node of each data centre.
+seeds_of() {
+	local count=$1 n loc dc seen=" " out=""
+	if [ -z "$(topo_get layout)" ]; then
+		echo "$(node_addr 1):$STORAGE_PORT"
+		return 0
+	fi
+	for n in $(seq 1 "$count"); do
+		node_left "$n" && continue
+		loc=$(node_location "$n")
+		dc=${loc%%:*}
+		[[ $seen == *" $dc "* ]] && continue
+		seen+="$dc "
+		out+="${out:+,}$(node_addr "$n"):$STORAGE_PORT"
+	done
+	echo "$out"
+}
+
+# dc_counts: "dc1:2,dc2:1", the active nodes per data centre in layout order.
+dc_counts() {
+	local n loc dc order=() out=""
+	declare -A k=()
+	for n in $(active_nodes); do
+		loc=$(node_location "$n")
+		dc=${loc%%:*}
+		[ -n "${k[$dc]:-}" ] || order+=("$dc")
+		k[$dc]=$((${k[$dc]:-0} + 1))
+	done
+	for dc in "${order[@]}"; do out+="${out:+,}$dc:${k[$dc]}"; done
+	echo "$out"
+}
 
 # ---------------------------------------------------------------- prerequisites
 
@@ -159,12 +269,14 @@ ensure_tls() {
 				-days 3650 -sha256 -extfile "$1.ext" -out "$1.pem" 2>/dev/null
 			rm -f "$1.csr" "$1.ext"
 		}
-		local n
+		local n name addr
 		for n in $(seq 1 "$1"); do
-			leaf "node$n" "127.0.0.$n" "subjectAltName=IP:127.0.0.$n,DNS:localhost
+			name=$(node_tls_name "$n")
+			addr=$(node_addr "$n")
+			leaf "$name" "$addr" "subjectAltName=IP:$addr,DNS:localhost
 extendedKeyUsage=serverAuth,clientAuth"
 			# Cassandra's PEMBasedSslContextFactory keystore: private key + certificate chain.
-			cat "node$n.key" "node$n.pem" ca.pem >"node$n-keystore.pem"
+			cat "$name.key" "$name.pem" ca.pem >"$name-keystore.pem"
 		done
 		leaf client cassandra "extendedKeyUsage=clientAuth"
 		chmod 644 ca.pem node*.pem client.pem
@@ -221,23 +333,30 @@ port_in_use() { # host port
 	timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
 }
 
-write_node_config() { # n count
-	local n=$1 count=$2 dir addr
+# write_node_config n count [bootstrap]: bootstrap=true only for add-node's first start.
+write_node_config() { # n count [bootstrap]
+	local n=$1 count=$2 bootstrap=${3:-false} dir addr token loc
 	dir=$(node_dir "$n")
 	addr=$(node_addr "$n")
 	mkdir -p "$dir/conf" "$dir/logs" "$dir/data" "$dir/commitlog" "$dir/saved_caches" "$dir/hints" "$dir/cdc_raw" "$dir/triggers"
-	sed -e "s|@INITIAL_TOKEN@|$(initial_token "$n" "$count")|" \
+	# add-node records every node's token (the even spacing depends on the node count).
+	if [ -f "$dir/token" ]; then token=$(cat "$dir/token"); else token=$(initial_token "$n" "$count"); fi
+	sed -e "s|@INITIAL_TOKEN@|$token|" \
 		-e "s|@NODE_DIR@|$dir|" \
 		-e "s|@ADDRESS@|$addr|" \
-		-e "s|@SEEDS@|$(node_addr 1):$STORAGE_PORT|" \
-		-e "s|@TLS_KEYSTORE@|$TLS_DIR/node$n-keystore.pem|" \
+		-e "s|@SEEDS@|$(seeds_of "$count")|" \
+		-e "s|@TLS_KEYSTORE@|$TLS_DIR/$(node_tls_name "$n")-keystore.pem|" \
 		-e "s|@TLS_TRUSTSTORE@|$TLS_DIR/ca.pem|" \
 		-e "s|@REQUIRE_CLIENT_AUTH@|$CLIENT_AUTH|" \
 		"$HERE/cassandra.yaml.in" >"$dir/conf/cassandra.yaml"
 	if grep -q '@[A-Z_]*@' "$dir/conf/cassandra.yaml"; then
 		die "unreplaced placeholder in $dir/conf/cassandra.yaml: $(grep -o '@[A-Z_]*@' "$dir/conf/cassandra.yaml" | head -1)"
 	fi
-	printf 'dc=%s\nrack=%s\n' "$DC" "$RACK" >"$dir/conf/cassandra-rackdc.properties"
+	if [ "$bootstrap" = true ]; then
+		sed -i 's/^auto_bootstrap: false$/auto_bootstrap: true/' "$dir/conf/cassandra.yaml"
+	fi
+	loc=$(node_location "$n")
+	printf 'dc=%s\nrack=%s\n' "${loc%%:*}" "${loc#*:}" >"$dir/conf/cassandra-rackdc.properties"
 }
 
 module_opts() { # the --add-exports/--add-opens of conf/jvm17-server.options, one per line
@@ -389,10 +508,19 @@ nodetool_node() { # n args...
 # After N > 1 nodes are up: replicate system_auth to every node (so a login works
 # whichever node answers), repair it, and check that each node sees the others.
 setup_cluster() { # count
-	local count=$1 rf n m peers deadline t0
+	local count=$1 rf n m peers deadline t0 repl entry
 	t0=$(now_ms)
 	rf=$((count < 3 ? count : 3))
-	cql_node 1 "ALTER KEYSPACE system_auth WITH replication = {'class': 'NetworkTopologyStrategy', '$DC': $rf}" ||
+	repl="'$DC': $rf"
+	if [ -n "$(topo_get layout)" ]; then # per data centre: min(its nodes, 3)
+		repl=""
+		for entry in $(dc_counts | tr , ' '); do
+			m=${entry#*:}
+			repl+="${repl:+, }'${entry%:*}': $((m < 3 ? m : 3))"
+		done
+		rf="{$repl}"
+	fi
+	cql_node 1 "ALTER KEYSPACE system_auth WITH replication = {'class': 'NetworkTopologyStrategy', $repl}" ||
 		start_failed 1 "ALTER KEYSPACE system_auth failed"
 	mkdir -p "$RUN_DIR/tools"
 	nodetool_node 1 repair --full system_auth >"$RUN_DIR/tools/repair.out" 2>&1 ||
@@ -413,8 +541,13 @@ setup_cluster() { # count
 }
 
 write_env() { # count
-	local count=$1 hosts="" n
-	for n in $(seq 1 "$count"); do hosts+="${hosts:+,}$(node_addr "$n")"; done
+	local count=$1 hosts="" n dc=$DC
+	for n in $(seq 1 "$count"); do
+		node_left "$n" || hosts+="${hosts:+,}$(node_addr "$n")"
+	done
+	local first
+	first=$(active_nodes | sed -n 1p)
+	[ -n "$(topo_get layout)" ] && [ -n "$first" ] && dc=$(node_location "$first" | cut -d: -f1)
 	local -a vars=(
 		"CQLWIRE_HOSTS=$hosts"
 		"CQLWIRE_PORT=$CQL_PORT"
@@ -424,9 +557,15 @@ write_env() { # count
 		"CQLWIRE_TLS_CERT=$TLS_DIR/client.pem"
 		"CQLWIRE_TLS_KEY=$TLS_DIR/client.key"
 		"CQLWIRE_TLS_CLIENT_AUTH=$CLIENT_AUTH"
-		"CQLWIRE_DC=$DC"
+		"CQLWIRE_DC=$dc"
 		"CQLWIRE_CASSANDRA_VERSION=$CASSANDRA_VERSION"
 	)
+	# Only for layouts (start --layout, add-node): DC:RACK of each active node, nodes per DC.
+	if [ -n "$(topo_get layout)" ]; then
+		local layout=""
+		for n in $(active_nodes); do layout+="${layout:+,}$(node_location "$n")"; done
+		vars+=("CQLWIRE_LAYOUT=$layout" "CQLWIRE_DCS=$(dc_counts)")
+	fi
 	local v
 	{
 		echo "# written by devcluster/cluster.sh start; removed by stop"
@@ -441,13 +580,27 @@ write_env() { # count
 # ---------------------------------------------------------------- commands
 
 cmd_start() {
-	local count=1 running prev="" n t0 tn arg
-	for arg in "$@"; do
-		case "$arg" in
+	local count="" running prev="" n t0 tn layout=""
+	while [ $# -gt 0 ]; do
+		case "$1" in
 		--mtls) CLIENT_AUTH=true ;;
-		*) count=$arg ;;
+		--layout)
+			[ $# -ge 2 ] || die "--layout needs a value, e.g. --layout dc1:2,dc2:1"
+			layout=$(parse_layout "$2")
+			shift
+			;;
+		--layout=*) layout=$(parse_layout "${1#--layout=}") ;;
+		*) count=$1 ;;
 		esac
+		shift
 	done
+	if [ -n "$layout" ]; then
+		local lcount
+		lcount=$(echo "$layout" | tr , '\n' | wc -l)
+		[ -z "$count" ] || [ "$count" = "$lcount" ] || die "node count $count does not match the layout's $lcount nodes ($layout)"
+		count=$lcount
+	fi
+	count=${count:-1}
 	[[ $count =~ ^[1-9]$ ]] && [ "$count" -le "$MAX_NODES" ] || die "node count must be 1..$MAX_NODES, not '$count'"
 	find_java
 	need python3 "waiting for the nodes (devcluster/cql.py)"
@@ -455,7 +608,7 @@ cmd_start() {
 	cmd_fetch
 	mkdir -p "$RUN_DIR"
 	[ -f "$RUN_DIR/topology" ] && prev=$(tr '\n' ' ' <"$RUN_DIR/topology")
-	local want="nodes=$count client_auth=$CLIENT_AUTH version=$CASSANDRA_VERSION "
+	local want="nodes=$count client_auth=$CLIENT_AUTH version=$CASSANDRA_VERSION ${layout:+layout=$layout }"
 	running=$(running_nodes | tr '\n' ' ')
 
 	if [ -n "$running" ]; then
@@ -467,19 +620,18 @@ cmd_start() {
 		log "running nodes [${running% }] are not the requested set (${want% }); stopping them first"
 		cmd_stop
 	fi
-	case "$prev" in
-	"nodes=$count "*"version=$CASSANDRA_VERSION "*) ;; # the same shape: reuse the data
-	*)
-		if [ -n "$(recorded_nodes)" ]; then
-			log "existing data is from a different set-up (${prev:+${prev% }}${prev:-unknown}); deleting node data"
-			rm -rf "$RUN_DIR"/node* "$RUN_DIR/topology"
-		fi
-		;;
-	esac
+	# The same shape (all but client_auth: node count, version, layout, no node added or
+	# removed since): reuse the data.
+	if [ "${prev/client_auth=* version=/version=}" != "${want/client_auth=* version=/version=}" ] &&
+		[ -n "$(recorded_nodes)" ]; then
+		log "existing data is from a different set-up (${prev:+${prev% }}${prev:-unknown}); deleting node data"
+		rm -rf "$RUN_DIR"/node* "$RUN_DIR/topology"
+	fi
 	# Nodes beyond the requested count (from an earlier, larger cluster) would be stale peers.
 	for n in $(recorded_nodes); do [ "$n" -le "$count" ] || rm -rf "$(node_dir "$n")"; done
 	# Recorded before any node runs, so that data left by a failed start is judged correctly.
 	printf 'nodes=%s\nclient_auth=%s\nversion=%s\n' "$count" "$CLIENT_AUTH" "$CASSANDRA_VERSION" >"$RUN_DIR/topology"
+	[ -z "$layout" ] || printf 'layout=%s\n' "$layout" >>"$RUN_DIR/topology"
 
 	ensure_tls "$count"
 	t0=$(now_ms)
@@ -569,16 +721,49 @@ cmd_stop_node() { # n
 	log "node$n stopped in $(secs_since "$t0") s (data kept; start it again: cluster.sh start-node $n)"
 }
 
-cmd_start_node() { # n
-	local n t0 count pid
+cmd_start_node() { # n [--address 127.0.0.M]
+	local n t0 count pid address="" old_addr m
 	n=$(node_number "${1:-}")
+	shift
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--address)
+			[ $# -ge 2 ] || die "--address needs a value, e.g. --address 127.0.0.13"
+			address=$2
+			shift
+			;;
+		--address=*) address=${1#--address=} ;;
+		*) die "start-node: unknown argument '$1'" ;;
+		esac
+		shift
+	done
 	[ -f "$RUN_DIR/topology" ] || die "no recorded set-up in $RUN_DIR/topology (start the nodes first: make cassandra-cluster)"
+	node_left "$n" && die "node$n has left the ring (decommission-node/removenode); it cannot be started again"
 	count=$(sed -n 's/^nodes=//p' "$RUN_DIR/topology")
 	[[ $count =~ ^[1-9]$ ]] && [ "$n" -le "$count" ] || die "node$n is not part of the recorded set-up (nodes=$count)"
 	[ "$(sed -n 's/^version=//p' "$RUN_DIR/topology")" = "$CASSANDRA_VERSION" ] ||
 		die "node$n's data is from another Cassandra version; restart the whole set-up (make cassandra-cluster)"
 	CLIENT_AUTH=$(sed -n 's/^client_auth=//p' "$RUN_DIR/topology")
 	[ "$CLIENT_AUTH" = true ] || CLIENT_AUTH=false
+	old_addr=$(node_addr "$n")
+	if [ -n "$address" ] && [ "$address" != "$old_addr" ]; then
+		[[ $address =~ ^127\.0\.0\.([0-9]{1,3})$ ]] && [ "${BASH_REMATCH[1]}" -ge 1 ] && [ "${BASH_REMATCH[1]}" -le 254 ] ||
+			die "--address must be a loopback address 127.0.0.1..127.0.0.254, not '$address'"
+		pid=$(node_pid "$n") && die "node$n runs (pid $pid) on $old_addr; stop it first (cluster.sh stop-node $n)"
+		for m in $(recorded_nodes); do
+			[ "$m" != "$n" ] && [ "$(node_addr "$m")" = "$address" ] && die "$address is node$m's address"
+		done
+		# The same node (same data, same host_id) on a new address: its yaml gets the new
+		# listen/rpc (= broadcast) address; peers learn it by gossip (no replace_address).
+		if [ "$address" = "$(node_default_addr "$n")" ]; then
+			rm -f "$(node_dir "$n")/address"
+		else
+			echo "$address" >"$(node_dir "$n")/address"
+		fi
+		log "node$n moves from $old_addr to $address"
+	else
+		address=""
+	fi
 	if pid=$(node_pid "$n"); then
 		log "node$n $(node_addr "$n") already running (pid $pid)"
 		return 0
@@ -594,6 +779,177 @@ cmd_start_node() { # n
 	launch_node "$n"
 	wait_node "$n" "$t0"
 	ONLY_NODE=""
+	if [ -n "$address" ]; then
+		wait_peers_see_move "$n" "$old_addr" "$address"
+		write_env "$count"
+	fi
+}
+
+# other_live_node n: a running, active node other than n (for nodetool/CQL checks).
+other_live_node() {
+	local m
+	for m in $(active_nodes); do
+		[ "$m" != "$1" ] && node_pid "$m" >/dev/null && echo "$m" && return 0
+	done
+	return 1
+}
+
+# wait_peers_see_move n old new: every other running node lists new, not old, in peers_v2.
+wait_peers_see_move() {
+	local n=$1 old=$2 new=$3 m peers deadline t0
+	t0=$(now_ms)
+	deadline=$(($(date +%s) + 60))
+	for m in $(active_nodes); do
+		[ "$m" != "$n" ] && node_pid "$m" >/dev/null || continue
+		while :; do
+			peers=" $(cql_node "$m" "SELECT peer FROM system.peers_v2" 2>/dev/null | tr '\n' ' ')"
+			[[ $peers == *" $new "* && $peers != *" $old "* ]] && break
+			[ "$(date +%s)" -ge "$deadline" ] && die "node$m still lists peers [$peers] 60 s after node$n moved from $old to $new"
+			sleep 1
+		done
+	done
+	log "node$n is known at $new (not $old) by every running node ($(secs_since "$t0") s)"
+}
+
+# status_line m addr: node m's `nodetool status` line for addr (empty if none).
+status_line() {
+	nodetool_node "$1" status 2>/dev/null | awk -v a="$2" '$2 == a { print; exit }'
+}
+
+# largest_gap_midpoint TOKEN...: the middle of the widest gap between ring neighbours.
+largest_gap_midpoint() {
+	python3 -c '
+import sys
+t = sorted(int(x) for x in sys.argv[1:])
+best, mid = -1, None
+for i, a in enumerate(t):
+    b = t[(i + 1) % len(t)] + (2**64 if i + 1 == len(t) else 0)
+    if b - a > best:
+        best, mid = b - a, a + (b - a) // 2
+if mid >= 2**63:
+    mid -= 2**64
+print(mid)' "$@"
+}
+
+cmd_add_node() { # [--dc DC] [--rack RACK]
+	local dc="" rack="" count n m t0 tokens=() layout="" addr live
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--dc | --rack)
+			[ $# -ge 2 ] || die "$1 needs a value"
+			[[ $2 =~ ^[A-Za-z0-9_.-]+$ ]] || die "$1 '$2': letters, digits, '_', '.', '-' only"
+			if [ "$1" = --dc ]; then dc=$2; else rack=$2; fi
+			shift
+			;;
+		*) die "add-node: unknown argument '$1' (--dc DC, --rack RACK)" ;;
+		esac
+		shift
+	done
+	[ -f "$RUN_DIR/topology" ] || die "no recorded set-up in $RUN_DIR/topology (start the nodes first)"
+	live=$(other_live_node 0) || die "no node of the recorded set-up is running; start them first"
+	count=$(topo_get nodes)
+	n=$((count + 1))
+	[ "$n" -le "$MAX_NODES" ] || die "the set-up already has $count nodes (at most $MAX_NODES)"
+	CLIENT_AUTH=$(topo_get client_auth)
+	[ "$CLIENT_AUTH" = true ] || CLIENT_AUTH=false
+	[ -n "$dc" ] || dc=$(node_location "$live" | cut -d: -f1)
+	[ -n "$rack" ] || rack=rack1
+	find_java
+	need python3 "waiting for the node (devcluster/cql.py)"
+	need setsid "starting the node in the background"
+	cmd_fetch
+	# Freeze the tokens of the existing nodes (the even spacing depends on the count).
+	for m in $(seq 1 "$count"); do
+		[ -f "$(node_dir "$m")/token" ] || initial_token "$m" "$count" >"$(node_dir "$m")/token"
+		node_left "$m" || tokens+=("$(cat "$(node_dir "$m")/token")")
+		layout+="${layout:+,}$(node_location "$m")"
+	done
+	rm -rf "$(node_dir "$n")"
+	mkdir -p "$(node_dir "$n")"
+	largest_gap_midpoint "${tokens[@]}" >"$(node_dir "$n")/token"
+	layout+=",$dc:$rack"
+	sed -i -e "s/^nodes=.*/nodes=$n/" -e '/^layout=/d' "$RUN_DIR/topology"
+	echo "layout=$layout" >>"$RUN_DIR/topology"
+	echo "added=$n" >>"$RUN_DIR/topology"
+	addr=$(node_addr "$n")
+	ensure_tls "$n"
+	ONLY_NODE=$n
+	write_node_config "$n" "$n" true
+	log "adding node$n $addr ($dc:$rack, token $(cat "$(node_dir "$n")/token")): bootstrapping into the ring"
+	t0=$(now_ms)
+	launch_node "$n"
+	wait_node "$n" "$t0"
+	local deadline=$(($(date +%s) + START_TIMEOUT)) line
+	until line=$(status_line "$live" "$addr") && [[ $line == UN* ]]; do
+		[ "$(date +%s)" -ge "$deadline" ] && start_failed "$n" "node$n is not UN in node$live's nodetool status within ${START_TIMEOUT}s: ${line:-not listed}"
+		sleep 1
+	done
+	ONLY_NODE=""
+	write_env "$n"
+	log "node$n $addr joined: UN in node$live's status, serves CQL; $(secs_since "$t0") s"
+}
+
+# wait_gone m addr: until addr is no longer in node m's nodetool status.
+wait_gone() {
+	local m=$1 addr=$2 deadline
+	deadline=$(($(date +%s) + 120))
+	while [ -n "$(status_line "$m" "$addr")" ]; do
+		[ "$(date +%s)" -ge "$deadline" ] && die "$addr is still in node$m's nodetool status after 120 s"
+		sleep 1
+	done
+}
+
+mark_left() { # n how
+	touch "$(node_dir "$1")/left"
+	echo "left=$1" >>"$RUN_DIR/topology"
+	write_env "$(topo_get nodes)"
+}
+
+cmd_decommission_node() { # n
+	local n t0 live addr out
+	n=$(node_number "${1:-}")
+	node_left "$n" && die "node$n has already left the ring"
+	node_pid "$n" >/dev/null || die "node$n ($(node_addr "$n")) is not running (decommission needs it; a dead node: cluster.sh removenode $n)"
+	live=$(other_live_node "$n") || die "no other node is running"
+	addr=$(node_addr "$n")
+	t0=$(now_ms)
+	log "decommissioning node$n $addr (streams its data to the others)"
+	mkdir -p "$RUN_DIR/tools"
+	# --force: allow it when a keyspace's RF exceeds the nodes left in the DC (dev cluster).
+	if ! out=$(nodetool_node "$n" decommission --force 2>&1); then
+		die "nodetool decommission on node$n failed: $out"
+	fi
+	stop_node_quietly "$n" || true
+	wait_gone "$live" "$addr"
+	mark_left "$n"
+	log "node$n $addr decommissioned and stopped in $(secs_since "$t0") s"
+}
+
+cmd_removenode() { # n
+	local n t0 live addr host_id out line deadline
+	n=$(node_number "${1:-}")
+	node_left "$n" && die "node$n has already left the ring"
+	live=$(other_live_node "$n") || die "no other node is running"
+	addr=$(node_addr "$n")
+	host_id=$(cql_node "$live" "SELECT host_id FROM system.peers_v2 WHERE peer = '$addr'" | sed -n 1p)
+	[ -n "$host_id" ] || die "node$live does not list $addr in system.peers_v2"
+	t0=$(now_ms)
+	if node_pid "$n" >/dev/null; then
+		log "stopping node$n $addr first (removenode needs a dead node)"
+		stop_node_quietly "$n"
+	fi
+	deadline=$(($(date +%s) + 60))
+	until line=$(status_line "$live" "$addr") && [[ $line == DN* ]]; do
+		[ "$(date +%s)" -ge "$deadline" ] && die "node$live does not see node$n as DN: ${line:-not listed}"
+		sleep 1
+	done
+	log "removing node$n $addr (host_id $host_id) via node$live"
+	if ! out=$(nodetool_node "$live" removenode "$host_id" 2>&1); then
+		die "nodetool removenode $host_id on node$live failed: $out"
+	fi
+	wait_gone "$live" "$addr"
+	mark_left "$n"
+	log "node$n $addr removed in $(secs_since "$t0") s"
 }
 
 pid_state() { # pid: the one-letter state of /proc/<pid>/status (R, S, T, Z, ...)
@@ -688,6 +1044,9 @@ main() {
 	stop) cmd_stop ;;
 	stop-node) cmd_stop_node "$@" ;;
 	start-node) cmd_start_node "$@" ;;
+	add-node) cmd_add_node "$@" ;;
+	decommission-node) cmd_decommission_node "$@" ;;
+	removenode) cmd_removenode "$@" ;;
 	kill-node) cmd_kill_node "$@" ;;
 	freeze-node) cmd_freeze_node "$@" ;;
 	thaw-node) cmd_thaw_node "$@" ;;
