@@ -43,6 +43,13 @@ bench-conn: ## one-connection round trips, cqlwire conn vs gocql (answering serv
 bench-gocql: ## cqlwire (the Session) vs gocql and the raw-wire ceiling, every workload, short run (answering server; the real node too when running): .cache/cqlbench/
 	cd tools && $(GO) run ./cmd/cqlbench -short -drivers cqlwire,gocql,raw -out ../.cache/cqlbench
 
+# What an importer pays (tools/cmd/importcost): modules linked, stripped binary size and cold build
+# time of a minimal app that logs in with a password, cqlwire against gocql (README, "Compared with gocql").
+IMPORTCOST_RUNS ?= 3
+.PHONY: import-cost
+import-cost: ## modules linked, stripped binary size, cold build time of a minimal app: cqlwire vs gocql (IMPORTCOST_RUNS=3; IMPORTCOST_FLAGS=-md)
+	cd tools && $(GO) run ./cmd/importcost -runs $(IMPORTCOST_RUNS) $(IMPORTCOST_FLAGS)
+
 # ---------------------------------------------------------------- local Cassandra
 # Node(s) of Apache Cassandra 5.0 on 127.0.0.N, started from Maven jars; see devcluster/README.md.
 CLUSTER := devcluster/cluster.sh

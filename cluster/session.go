@@ -65,7 +65,8 @@ type Config struct {
 
 	// Username and Password log in with PLAIN SASL when the server asks
 	// for authentication (PasswordAuthenticator). Authenticator, when not
-	// nil, is used instead (auth.DSE, auth.GSSAPI, ...).
+	// nil, is used instead (auth.Plain with an AuthorizationID for DSE,
+	// auth/kerberos's kerberos.GSSAPI, ...).
 	Username      string
 	Password      auth.Secret
 	Authenticator auth.Authenticator
