@@ -4,12 +4,29 @@ GO ?= go
 FUZZTIME ?= 20s
 BENCHCOUNT ?= 6
 
-.PHONY: help test unit lint fuzz bench bench-conn bench-gocql tools-test otel-test quickstart
+.PHONY: help test test-unit unit lint fuzz bench bench-conn bench-gocql tools-test otel-test quickstart
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
 
-test: lint unit tools-test otel-test ## lint, unit + integration tests (integration needs a node: make cassandra)
+# Every module's tests, through one summary (internal/cmd/testsummary): failures in full, then
+# "tests: N passed, M failed, K skipped (why, per group)". A node is started unless one runs (or
+# CQLWIRE_HOSTS names one), and kept running afterwards (make cassandra-stop stops it).
+TEST_MODULES := . tools otel
+define run-tests
+set -o pipefail; for mod in $(TEST_MODULES); do \
+  if [ -f $$mod/go.mod ]; then (cd $$mod && $(GO) test -json -count=1 $(1) ./...); fi; \
+done | $(GO) run ./internal/cmd/testsummary
+endef
+
+test: lint pyenv ## lint, then unit + integration tests of every module, against the local node (started if none runs), ending with one summary line
+	@if [ -z "$${CQLWIRE_HOSTS:-}" ] && ! $(CLUSTER) status 2>/dev/null | grep -q ' running '; then \
+	  echo "no Cassandra node runs: starting one (make cassandra; it keeps running: make cassandra-stop)"; $(CLUSTER) start 1; fi
+	@if [ -z "$${CQLWIRE_HOSTS:-}" ]; then . $(CQLWIRE_RUN_DIR)/env.sh; fi; $(call run-tests)
+
+test-unit: ## unit tests of every module, no node (integration tests skip, and so do the long ones: -short)
+	@d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; export CQLWIRE_RUN_DIR=$$d; unset CQLWIRE_HOSTS CQLWIRE_REQUIRE_CASSANDRA; \
+	  $(call run-tests,-short)
 
 unit: ## go test ./... in the driver module
 	$(GO) test -count=1 ./...

@@ -12,6 +12,7 @@ import (
 // authenticator serves every connection of the session and renews its
 // tickets.
 func ExampleNew() {
+	ctx := context.Background()
 	krb, err := kerberos.New(kerberos.Config{
 		Principal:   "app@EXAMPLE.COM",
 		KeytabFile:  "/etc/app/app.keytab",
@@ -21,7 +22,7 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	defer krb.Close()
-	session, err := cluster.Connect(context.Background(), cluster.Config{
+	session, err := cluster.Connect(ctx, cluster.Config{
 		ContactPoints: []string{"node1.example.com"},
 		Authenticator: krb,
 	})
