@@ -6,7 +6,6 @@ import (
 	"testing"
 )
 
-
 func TestSummary(t *testing.T) {
 	s := newSummary()
 	for _, e := range []event{
