@@ -624,7 +624,8 @@ cmd_start() {
 	# removed since): reuse the data.
 	if [ "${prev/client_auth=* version=/version=}" != "${want/client_auth=* version=/version=}" ] &&
 		[ -n "$(recorded_nodes)" ]; then
-		log "existing data is from a different set-up (${prev:+${prev% }}${prev:-unknown}); deleting node data"
+		local shown=${prev% }
+		log "existing data is from a different set-up (${shown:-unknown}); deleting node data"
 		rm -rf "$RUN_DIR"/node* "$RUN_DIR/topology"
 	fi
 	# Nodes beyond the requested count (from an earlier, larger cluster) would be stale peers.
