@@ -15,15 +15,15 @@ usage: devcluster/cluster.sh COMMAND [ARGS]
                       a CQL login as cassandra/cassandra; with N > 1 also set system_auth to
                       RF min(N,3) and check system.peers_v2 on every node. --mtls: TLS
                       connections must present a client certificate (plain ones still work)
-  stop                stop the nodes started here (recorded pids): SIGTERM, then SIGKILL
-  stop-node N         stop only node N of the running nodes (its recorded pid: SIGTERM, wait,
-                      SIGKILL after CQLWIRE_STOP_TIMEOUT); its data is kept
   start --layout L [--mtls]
                       start one node per entry of L, in order, with GossipingPropertyFileSnitch
                       data centres and racks: L is a comma list of DC:RACK (one node) or
                       DC:COUNT (COUNT nodes on racks rack1..rackCOUNT), e.g. dc1:2,dc2:1 or
                       dc1:rack1,dc1:rack2,dc2:rack1; seeds: the first node of each DC;
                       system_auth NTS with min(nodes of the DC, 3) per DC
+  stop                stop the nodes started here (recorded pids): SIGTERM, then SIGKILL
+  stop-node N         stop only node N of the running nodes (its recorded pid: SIGTERM, wait,
+                      SIGKILL after CQLWIRE_STOP_TIMEOUT); its data is kept
   start-node N [--address 127.0.0.M]
                       start node N again with its existing data (same set-up as the last
                       start) and wait until it accepts a CQL login; --address: on a new
