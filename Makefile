@@ -60,6 +60,11 @@ bench-conn: ## one-connection round trips, cqlwire conn vs gocql (answering serv
 bench-gocql: ## cqlwire (the Session) vs gocql and the raw-wire ceiling, every workload, short run (answering server; the real node too when running): .cache/cqlbench/
 	cd tools && $(GO) run ./cmd/cqlbench -short -drivers cqlwire,gocql,raw -out ../.cache/cqlbench
 
+.PHONY: load
+load: ## the load test alone against the running node: 10,000 goroutines for 30 s (CQLWIRE_LOAD_DURATION)
+	@if [ -z "$${CQLWIRE_HOSTS:-}" ]; then . $(CQLWIRE_RUN_DIR)/env.sh; fi; \
+	  set -o pipefail; CQLWIRE_LOAD=1 $(GO) test -count=1 -v -run '^TestRealLoad10k$$' ./cluster | grep -E '^(\s*--- |ok|FAIL|\s+\w+_test\.go:)'
+
 # What an importer pays (tools/cmd/importcost): modules linked, stripped binary size and cold build
 # time of a minimal app that logs in with a password, cqlwire against gocql (README, "Compared with gocql").
 IMPORTCOST_RUNS ?= 3

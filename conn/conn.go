@@ -807,6 +807,12 @@ func (c *Conn) probe() error {
 	if c.lastRead.Load() > sent {
 		return nil // the OPTIONS is behind a large answer still arriving: progress is life
 	}
+	if n, ok := pendingBytes(c.raw); ok && n > 0 {
+		// The server did answer: this process has not read it yet (it is
+		// short of CPU), which is no reason to give up on the server.
+		c.s.log.Debug("probe: answers wait unread in the socket buffer; the client is slow, not the server", "bytes", n)
+		return nil
+	}
 	return fmt.Errorf("%w: nothing received within %v of an OPTIONS probe (%d requests waiting, nothing received for %v)",
 		ErrConnectionLost, wait, c.streams.inFlight(), time.Duration(c.now()-c.lastRead.Load()).Round(time.Millisecond))
 }

@@ -323,3 +323,39 @@ func TestReservedNegativeStreamIsDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPendingBytes: bytes received but not read yet are seen in the
+// socket buffer (what the probe checks before blaming the server).
+func TestPendingBytes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			c.Write([]byte("hello"))
+			time.Sleep(2 * time.Second)
+			c.Close()
+		}
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		n, ok := pendingBytes(c)
+		if !ok {
+			t.Skip("the socket's receive queue cannot be read on this system")
+		}
+		if n == 5 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes pending, want 5", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
