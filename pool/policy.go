@@ -512,17 +512,23 @@ func (t *TokenAware) replicas(dst []*Host, req RoutingInfo, v *ClusterView) []*H
 		return dst
 	}
 	// Suspect replicas (up, but not answering) go last, the others keep
-	// their order.
+	// their order. Each replica's load is read once.
 	var suspects [8]*Host
+	var inFlight [2]int // of the first two kept
 	sus := suspects[:0]
 	kept := dst[:0]
+	rackKept := 0
 	for i, h := range dst {
-		if v.load(h).Suspect {
+		l := v.load(h)
+		if l.Suspect {
 			sus = append(sus, h)
-			if i < rackN {
-				rackN--
-			}
 			continue
+		}
+		if len(kept) < 2 {
+			inFlight[len(kept)] = l.InFlight
+		}
+		if i < rackN {
+			rackKept++
 		}
 		kept = append(kept, h)
 	}
@@ -531,10 +537,10 @@ func (t *TokenAware) replicas(dst []*Host, req RoutingInfo, v *ClusterView) []*H
 	// random order), the less busy one goes first: a replica slowing down
 	// accumulates requests in flight and so gets fewer new ones.
 	first := len(kept)
-	if rackN > 0 {
-		first = rackN
+	if rackKept > 0 {
+		first = rackKept
 	}
-	if !inOrder && first >= 2 && v.load(dst[1]).InFlight < v.load(dst[0]).InFlight {
+	if !inOrder && first >= 2 && inFlight[1] < inFlight[0] {
 		dst[0], dst[1] = dst[1], dst[0]
 	}
 	return dst
